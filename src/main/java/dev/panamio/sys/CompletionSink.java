@@ -1,0 +1,16 @@
+package dev.panamio.sys;
+
+/**
+ * Where a backend delivers completions, during {@link IoBackend#poll}. Called on the loop thread only.
+ */
+@FunctionalInterface
+public interface CompletionSink {
+    /**
+     * One completion.
+     *
+     * @param op     the op, as submitted (for RECV_SELECT with {@link Op#selected} set on success)
+     * @param result {@code >= 0} on success; {@code -code} with a platform error code on failure
+     * @param flags  {@link Completion} flags
+     */
+    void complete(Op op, long result, int flags);
+}

@@ -1,0 +1,70 @@
+package dev.panamio.sys;
+
+/**
+ * The platform boundary: one kernel event queue driven in the completion model.
+ *
+ * <p>Every backend supplies:
+ * <ul>
+ *   <li>{@link #submit(Op)}: start an op. It completes exactly once, later, through the sink given to
+ *       {@link #poll} (never synchronously inside {@code submit}: the core never re-enters itself).</li>
+ *   <li>{@link #cancel(Op)}: a request. Its outcome is that op's completion: with {@link Completion#CANCELLED}
+ *       and a negative result if the cancel won, with the normal result if the op had already finished. The
+ *       op's memory stays lent until that completion is delivered.</li>
+ *   <li>{@link #poll(long, CompletionSink)}: submit what is batched, wait up to the timeout for at least one
+ *       completion or a {@link #wakeup()}, and deliver the whole batch that is ready.</li>
+ *   <li>{@link #wakeup()}: from any thread, makes a blocked or the next {@code poll} return promptly.
+ *       Repeated wakeups merge.</li>
+ *   <li>{@link #sockets()}: the platform's synchronous socket calls (create, bind, listen, options,
+ *       addresses, shutdown, close) and {@link #errors()}: naming and classifying its error codes.</li>
+ *   <li>{@link #close()}: releases the queue. The core calls it only when no op is left in the kernel.</li>
+ * </ul>
+ *
+ * <p>Threading: everything but {@code wakeup()} is called on the loop thread only. A backend knows no user
+ * callback and allocates nothing per op on the steady-state path.
+ */
+public interface IoBackend extends AutoCloseable {
+    /** Short name: {@code epoll}, {@code io_uring}, {@code iocp}, {@code test}. */
+    String name();
+
+    /** Starts {@code op}. See the class comment for the contract. */
+    void submit(Op op);
+
+    /** Requests cancellation of an op that was submitted and has not completed yet. */
+    void cancel(Op op);
+
+    /**
+     * Submits what is pending, waits for completions and delivers them to {@code sink}.
+     *
+     * @param timeoutNanos {@code 0}: do not wait; {@code < 0}: wait until something completes or a wakeup
+     * @return the number of completions delivered
+     */
+    int poll(long timeoutNanos, CompletionSink sink);
+
+    /** Makes a waiting or the next {@link #poll} return. Any thread. */
+    void wakeup();
+
+    /** Whether {@link OpKind#RECV_SELECT} is supported (the kernel picks the buffer when data arrives). */
+    default boolean supportsSelectedBuffers() {
+        return false;
+    }
+
+    /** The platform's socket calls. */
+    Sockets sockets();
+
+    /** The platform's error names and classes. */
+    PlatformErrors errors();
+
+    /** Native bytes the backend itself holds (rings, event arrays, op blocks), for statistics. */
+    default long nativeBytes() {
+        return 0;
+    }
+
+    /** Native bytes the backend lends to the kernel outside any op (an io_uring provided-buffer ring). */
+    default long lentBytes() {
+        return 0;
+    }
+
+    /** Releases the queue and every byte the backend holds. Called when no op is in the kernel. */
+    @Override
+    void close();
+}

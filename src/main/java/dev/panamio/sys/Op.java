@@ -1,0 +1,47 @@
+package dev.panamio.sys;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * One operation handed to a backend: the submission's arguments and the backend's bookkeeping.
+ *
+ * <p>The core fills the argument fields, calls {@link IoBackend#submit(Op)}, and receives exactly one
+ * {@link CompletionSink#complete} for it (multishot ops: one per result, the last without
+ * {@link Completion#MORE}). Between submit and that completion the op and every segment it names belong to
+ * the backend and the kernel: the core neither frees nor reuses them. Ops are confined to the loop thread.
+ *
+ * <p>Fields are public and mutable on purpose: the op is the hot path's only object, and it is reused.
+ */
+public class Op {
+    /** {@link OpKind} constant. */
+    public byte kind;
+    /** The socket or file: a Linux fd, or a Windows SOCKET/HANDLE value. */
+    public long handle;
+    /** RECV/SEND/FILE_*: the memory lent to the kernel; {@code null} for kinds that lend nothing. */
+    public MemorySegment buffer;
+    /** Start of the bytes concerned within {@link #buffer}. */
+    public long offset;
+    /** Number of bytes concerned (RECV: room to fill; SEND: bytes to write). */
+    public long length;
+    /** SENDV: {@code iovCount} native {@code iovec}/{@code WSABUF} entries. */
+    public MemorySegment iov;
+    /** SENDV: number of entries at {@link #iov}. */
+    public int iovCount;
+    /** CONNECT: the target socket address; ACCEPT: room for the peer's address (may be null). */
+    public MemorySegment addr;
+    /** CONNECT: length of {@link #addr}'s address. */
+    public int addrLen;
+    /** FILE_READ/FILE_WRITE: position in the file. */
+    public long fileOffset;
+
+    /** The op table's token: the backend passes it to the kernel (io_uring user_data, epoll data). */
+    public long token;
+    /** Set by the backend for RECV_SELECT completions: the buffer the kernel filled. */
+    public SelectedBuffer selected;
+    /** Backend-private state (for IOCP, the fixed-address op block that starts with the OVERLAPPED). */
+    public Object backendState;
+    /** Backend-private link for intrusive lists (epoll: the next op waiting on the same fd). */
+    public Op backendNext;
+    /** Backend-private flags. */
+    public int backendFlags;
+}

@@ -1,0 +1,60 @@
+package dev.panamio.sys;
+
+/**
+ * The kinds of operation a backend executes. Every kind completes exactly once (a multishot op completes
+ * once per result, the last one without {@link Completion#MORE}).
+ *
+ * <p>Result conventions (the {@code result} of {@link CompletionSink#complete}): a value {@code >= 0} is
+ * success, a negative value is {@code -code} with {@code code} an error of the backend's platform, decoded by
+ * {@link IoBackend#errors()}.
+ */
+public final class OpKind {
+    private OpKind() {}
+
+    /** Wait until {@code handle} is readable. Lends nothing. Result 0 (readable, or EOF/error pending). */
+    public static final byte POLL_READABLE = 1;
+    /** Receive into {@code buffer[offset, offset+length)}. Lends the buffer. Result: bytes read, 0 at EOF. */
+    public static final byte RECV = 2;
+    /**
+     * Receive into a buffer the backend chooses when data arrives (io_uring provided-buffer ring). Lends
+     * nothing while it waits. On success the backend sets {@link Op#selected} before completing.
+     * Only where {@link IoBackend#supportsSelectedBuffers()}.
+     */
+    public static final byte RECV_SELECT = 3;
+    /** Send {@code buffer[offset, offset+length)}. Lends the buffer. Result: bytes written (may be short). */
+    public static final byte SEND = 4;
+    /** Gather-send {@code iovCount} iovecs at {@code iov}. Lends every buffer. Result: bytes written. */
+    public static final byte SENDV = 5;
+    /** Accept one connection on listening {@code handle}. Result: the new handle. */
+    public static final byte ACCEPT = 6;
+    /** Connect {@code handle} to {@code addr}/{@code addrLen}. Result 0 when connected. */
+    public static final byte CONNECT = 7;
+    /** Read a file at {@code fileOffset} into the buffer. Lends the buffer. Result: bytes read. */
+    public static final byte FILE_READ = 8;
+    /** Write the buffer to a file at {@code fileOffset}. Lends the buffer. Result: bytes written. */
+    public static final byte FILE_WRITE = 9;
+
+    /** Whether ops of this kind lend memory to the kernel while they are in it (and so count on the gate). */
+    public static boolean lends(byte kind) {
+        return switch (kind) {
+            case RECV, SEND, SENDV, FILE_READ, FILE_WRITE -> true;
+            default -> false;
+        };
+    }
+
+    /** A short name for messages and statistics. */
+    public static String name(byte kind) {
+        return switch (kind) {
+            case POLL_READABLE -> "poll";
+            case RECV -> "recv";
+            case RECV_SELECT -> "recv";
+            case SEND -> "send";
+            case SENDV -> "writev";
+            case ACCEPT -> "accept";
+            case CONNECT -> "connect";
+            case FILE_READ -> "read";
+            case FILE_WRITE -> "write";
+            default -> "op" + kind;
+        };
+    }
+}
