@@ -23,10 +23,20 @@ public class Op {
     public long offset;
     /** Number of bytes concerned (RECV: room to fill; SEND: bytes to write). */
     public long length;
-    /** SENDV: {@code iovCount} native {@code iovec}/{@code WSABUF} entries. */
+    /**
+     * SENDV: room for {@code iovCount} native entries ({@code iovec} on Linux, {@code WSABUF} on Windows, both
+     * 16 bytes), which the backend fills from {@link #gatherSegments}/{@link #gatherOffsets}/
+     * {@link #gatherLengths} in its platform's format.
+     */
     public MemorySegment iov;
-    /** SENDV: number of entries at {@link #iov}. */
+    /** SENDV: number of buffers. */
     public int iovCount;
+    /** SENDV: the buffers. */
+    public MemorySegment[] gatherSegments;
+    /** SENDV: start of the bytes in each buffer. */
+    public long[] gatherOffsets;
+    /** SENDV: number of bytes of each buffer. */
+    public long[] gatherLengths;
     /** CONNECT: the target socket address; ACCEPT: room for the peer's address (may be null). */
     public MemorySegment addr;
     /** CONNECT: length of {@link #addr}'s address. */
@@ -44,4 +54,6 @@ public class Op {
     public Op backendNext;
     /** Backend-private flags. */
     public int backendFlags;
+    /** Backend-private progress (epoll: bytes of a SEND already written while the op waits for more room). */
+    public long backendProgress;
 }

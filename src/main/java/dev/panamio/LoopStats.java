@@ -1,0 +1,57 @@
+package dev.panamio;
+
+/**
+ * An immutable snapshot of a loop's counters ({@link EventLoop#stats()}).
+ *
+ * <p>Native memory: {@code nativeBytes} is everything the loop allocated (buffer slabs, backend rings, event
+ * arrays). Of the buffer pool's bytes, {@code lentBytes} are lent to the kernel right now (held by
+ * operations in it, or by a provided-buffer ring), {@code leasedBytes} are held by user code through
+ * {@link Buffer} leases, and {@code freeBytes} are free: {@code lent + leased + free} equals the pool's size.
+ *
+ * @param backend          the kernel queue, e.g. {@code epoll}
+ * @param connections      open TCP connections
+ * @param handles          open handles (servers and connections)
+ * @param timers           scheduled timers and operation deadlines
+ * @param pendingCallbacks callbacks waiting to run (including blocking tasks not yet delivered)
+ * @param opsInKernel      operations the kernel holds
+ * @param opsQueued        operations waiting in user space behind the high watermark (and queued writes)
+ * @param nativeBytes      native bytes the loop holds
+ * @param lentBytes        pool bytes lent to the kernel
+ * @param leasedBytes      pool bytes held by user leases
+ * @param freeBytes        pool bytes free
+ * @param completed        operations completed since start
+ * @param timeouts         operations that hit their deadline since start
+ * @param watermarkHits    times an operation had to wait at the high watermark
+ * @param overloads        operations refused with {@link OverloadedException}
+ * @param callbackErrors   exceptions thrown by callbacks (sent to the error handler)
+ */
+public record LoopStats(
+        String backend,
+        int connections,
+        int handles,
+        int timers,
+        int pendingCallbacks,
+        int opsInKernel,
+        int opsQueued,
+        long nativeBytes,
+        long lentBytes,
+        long leasedBytes,
+        long freeBytes,
+        long completed,
+        long timeouts,
+        long watermarkHits,
+        long overloads,
+        long callbackErrors) {
+
+    /** @return the snapshot as one line of JSON */
+    public String toJson() {
+        return "{\"backend\":\"" + backend + "\",\"connections\":" + connections + ",\"handles\":" + handles
+                + ",\"timers\":" + timers + ",\"pendingCallbacks\":" + pendingCallbacks
+                + ",\"opsInKernel\":" + opsInKernel + ",\"opsQueued\":" + opsQueued
+                + ",\"nativeBytes\":" + nativeBytes + ",\"lentBytes\":" + lentBytes
+                + ",\"leasedBytes\":" + leasedBytes + ",\"freeBytes\":" + freeBytes
+                + ",\"completed\":" + completed + ",\"timeouts\":" + timeouts
+                + ",\"watermarkHits\":" + watermarkHits + ",\"overloads\":" + overloads
+                + ",\"callbackErrors\":" + callbackErrors + "}";
+    }
+}

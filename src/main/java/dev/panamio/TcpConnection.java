@@ -1,0 +1,970 @@
+package dev.panamio;
+
+import dev.panamio.core.CoreOp;
+import dev.panamio.core.Handle;
+import dev.panamio.core.LoopCore;
+import dev.panamio.core.PooledBuffer;
+import dev.panamio.sys.ErrorKind;
+import dev.panamio.sys.OpKind;
+import dev.panamio.sys.Sockets;
+
+import java.lang.foreign.MemorySegment;
+import java.net.Inet6Address;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.function.Consumer;
+
+/**
+ * A TCP connection on an {@link EventLoop}: accepted by a {@link TcpServer} or opened by
+ * {@link EventLoop#connect}.
+ *
+ * <p><b>Reading.</b> {@link #startReading(ReadHandler)} reads continuously, {@link #read(Duration, ReadHandler)}
+ * once. A read lends a pool buffer to the kernel only when data can be read (epoll: on readiness; io_uring:
+ * the kernel picks a ring buffer when data arrives; IOCP: after a zero-byte read completes), so an idle
+ * connection holds no buffer. Each read has a deadline (the read timeout): past it the handler gets
+ * {@link OperationTimeoutException}.
+ *
+ * <p><b>Writing.</b> {@link #write(Buffer, Callback)} takes ownership of a lease until its callback; the other
+ * {@code write} methods copy once into pooled buffers. Writes go out in order; partial writes are finished by
+ * the loop, and a write's callback fires once, when all its bytes are written or the write failed. Above the
+ * write high watermark the connection turns unwritable ({@link #isWritable()}, {@link #onWritabilityChanged})
+ * until the queue drains below the low watermark.
+ *
+ * <p><b>Closing.</b> {@link #close()} stops reading, lets queued writes finish (within their deadlines) and
+ * closes; {@link #abort()} closes now, failing queued writes with {@link ClosedException}. Either way the
+ * socket is closed only after every operation in the kernel has completed, so no lent buffer is ever freed
+ * early.
+ *
+ * <p>Thread-safety: loop thread only (see {@link EventLoop}).
+ */
+public final class TcpConnection extends Handle {
+    private final EventLoop loop;
+    private final LoopCore core;
+    private final long handle;
+    private final TcpOptions options;
+    private final long readTimeoutNanos;
+    private final long writeTimeoutNanos;
+    private final ReadOp readOp;
+    private final RecvOp recvOp;
+    private final WriteOp writeOp;
+    private ConnectOp connectOp;
+
+    private boolean closing;
+    private boolean aborted;
+    private boolean closed;
+    private boolean referenced = true;
+
+    private ReadHandler reader;
+    private boolean reading;
+    private boolean oneShot;
+    private boolean eof;
+    private Buffer stashed;
+
+    private final WriteQueue queue = new WriteQueue();
+    private long queuedBytes;
+    private boolean writable = true;
+    private Consumer<TcpConnection> writabilityHandler;
+    private Throwable writeError;
+    private boolean outputShutdown;
+    private boolean shutdownPending;
+    private List<Runnable> closeListeners;
+
+    private InetSocketAddress remote;
+    private InetSocketAddress local;
+
+    private TcpConnection(EventLoop loop, long handle, TcpOptions options) {
+        this.loop = loop;
+        this.core = loop.core();
+        this.handle = handle;
+        this.options = options;
+        this.readTimeoutNanos = options.readTimeoutNanos(core.config().readTimeoutNanos());
+        this.writeTimeoutNanos = options.writeTimeoutNanos(core.config().writeTimeoutNanos());
+        this.readOp = new ReadOp(core);
+        this.recvOp = new RecvOp(core);
+        this.writeOp = new WriteOp(core);
+        core.handles().add(this);
+        core.ref();
+        core.connections(1);
+        applyOptions();
+    }
+
+    private void applyOptions() {
+        Sockets s = core.backend().sockets();
+        if (options.noDelay()) {
+            s.setOption(handle, Sockets.SocketOption.TCP_NODELAY, 1);
+        }
+        if (options.keepAlive()) {
+            s.setOption(handle, Sockets.SocketOption.KEEP_ALIVE, 1);
+        }
+        if (options.sendBufferSize() > 0) {
+            s.setOption(handle, Sockets.SocketOption.SEND_BUFFER, options.sendBufferSize());
+        }
+        if (options.receiveBufferSize() > 0) {
+            s.setOption(handle, Sockets.SocketOption.RECEIVE_BUFFER, options.receiveBufferSize());
+        }
+    }
+
+    static TcpConnection accepted(EventLoop loop, long handle, TcpOptions options) {
+        return new TcpConnection(loop, handle, options);
+    }
+
+    static void connect(EventLoop loop, InetSocketAddress address, long timeoutNanos, TcpOptions options,
+                        Callback<TcpConnection> callback) {
+        LoopCore core = loop.core();
+        long fd = core.backend().sockets().openTcp(address.getAddress() instanceof Inet6Address);
+        if (fd < 0) {
+            NativeIoException e = IoErrors.exception(core, "socket for " + format(address), fd);
+            core.defer(() -> callback.complete(null, e));
+            return;
+        }
+        TcpConnection conn = new TcpConnection(loop, fd, options);
+        conn.connectOp = conn.new ConnectOp(core, address, timeoutNanos, callback);
+        conn.connectOp.submit(timeoutNanos);
+    }
+
+    static int openCount(LoopCore core) {
+        return core.connections();
+    }
+
+    static String format(InetSocketAddress a) {
+        if (a == null) {
+            return "?";
+        }
+        String host = a.getAddress() != null ? a.getAddress().getHostAddress() : a.getHostString();
+        return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
+    }
+
+    /** @return the loop this connection belongs to */
+    public EventLoop loop() {
+        return loop;
+    }
+
+    /** @return the peer's address, or {@code null} if the socket has none (not connected) */
+    public InetSocketAddress remoteAddress() {
+        if (remote == null && !closed) {
+            remote = core.backend().sockets().remoteAddress(handle);
+        }
+        return remote;
+    }
+
+    /** @return the local address, or {@code null} if unknown */
+    public InetSocketAddress localAddress() {
+        if (local == null && !closed) {
+            local = core.backend().sockets().localAddress(handle);
+        }
+        return local;
+    }
+
+    /** @return whether {@link #close()} or {@link #abort()} has been called (or the loop closed) */
+    public boolean isClosed() {
+        return closing;
+    }
+
+    // ------------------------------------------------------------------------------------------------ reading
+
+    /**
+     * Reads continuously: every arrival of data is one {@link ReadHandler#onData} with its own lease, until
+     * EOF, an error, {@link #stopReading()} or close. Each wait for data has the read timeout as deadline.
+     *
+     * @param handler receives data, EOF and errors
+     * @throws IllegalStateException if closed, or a read is already active
+     */
+    public void startReading(ReadHandler handler) {
+        beginRead(handler, false);
+    }
+
+    /**
+     * Reads once: the handler gets exactly one of data, EOF or error.
+     *
+     * @param timeout how long to wait for data, or {@link Timeout#NONE}
+     * @param handler receives the outcome
+     */
+    public void read(Duration timeout, ReadHandler handler) {
+        long nanos = Timeout.toNanos(timeout, "read");
+        beginRead(handler, true);
+        readDeadline = nanos;
+        armReadIfIdle();
+    }
+
+    private long readDeadline = -1;
+
+    private void beginRead(ReadHandler handler, boolean once) {
+        Objects.requireNonNull(handler, "handler");
+        core.checkThread();
+        if (closing) {
+            throw new IllegalStateException("connection is closed");
+        }
+        if (connectOp != null && connectOp.isPending()) {
+            throw new IllegalStateException("connection is still connecting");
+        }
+        if (reading) {
+            throw new IllegalStateException("a read is already active on this connection");
+        }
+        reader = handler;
+        reading = true;
+        oneShot = once;
+        readDeadline = -1;
+        if (eof) {
+            reading = false;
+            reader = null;
+            core.defer(() -> handler.onEof(this));
+            return;
+        }
+        if (stashed != null) {
+            Buffer b = stashed;
+            stashed = null;
+            core.defer(() -> deliverData(b));
+            return;
+        }
+        if (!once) {
+            armReadIfIdle();
+        }
+    }
+
+    /**
+     * Stops continuous reading. Data the kernel already handed over is kept and delivered by the next read.
+     */
+    public void stopReading() {
+        core.checkThread();
+        reading = false;
+        reader = null;
+        readOp.cancel();
+        recvOp.cancel();
+    }
+
+    /** @return whether a read is active */
+    public boolean isReading() {
+        return reading;
+    }
+
+    private long readTimeout() {
+        return readDeadline >= 0 ? readDeadline : readTimeoutNanos;
+    }
+
+    private void armReadIfIdle() {
+        if (!reading || closing || readOp.isPending() || recvOp.isPending()) {
+            return;
+        }
+        readOp.kind = core.backend().supportsSelectedBuffers() ? OpKind.RECV_SELECT : OpKind.POLL_READABLE;
+        readOp.submit(readTimeout());
+    }
+
+    private void deliverData(Buffer data) {
+        if (closing) {
+            data.release();
+            finishCloseIfIdle();
+            return;
+        }
+        ReadHandler h = reader;
+        if (!reading || h == null) {
+            stashed = data; // paused meanwhile: keep it for the next read
+            return;
+        }
+        if (oneShot) {
+            reading = false;
+            reader = null;
+        }
+        core.invoke(() -> h.onData(this, data));
+        armReadIfIdle();
+    }
+
+    private void deliverEof() {
+        eof = true;
+        ReadHandler h = reader;
+        reading = false;
+        reader = null;
+        if (h != null && !closing) {
+            core.invoke(() -> h.onEof(this));
+        }
+        finishCloseIfIdle();
+    }
+
+    private void deliverReadError(long result, boolean timedOut) {
+        ErrorKind kind = IoErrors.kind(core, result);
+        if (kind == ErrorKind.WOULD_BLOCK || kind == ErrorKind.INTERRUPTED) {
+            armReadIfIdle();
+            return;
+        }
+        if (kind == ErrorKind.NO_BUFFERS) {
+            // The provided-buffer ring ran dry: every buffer is out with user code or queued writes. Retry
+            // on the next tick rather than spin; the data waits in the kernel's socket buffer.
+            core.immediate(this::armReadIfIdle);
+            return;
+        }
+        ReadHandler h = reader;
+        boolean wasOneShot = oneShot;
+        Throwable error;
+        if (timedOut) {
+            error = new OperationTimeoutException("read " + format(remoteAddress()), Duration.ofNanos(readTimeout()));
+        } else if (kind == ErrorKind.CANCELLED || closing) {
+            error = closing && wasOneShot && h != null ? new ClosedException("connection closed during read") : null;
+        } else {
+            error = IoErrors.exception(core, "read " + format(remoteAddress()), result);
+        }
+        reading = false;
+        reader = null;
+        if (h != null && error != null) {
+            Throwable e = error;
+            core.invoke(() -> h.onError(this, e));
+        }
+        finishCloseIfIdle();
+    }
+
+    /** Waits for readability (lends nothing) or, on io_uring, receives into a ring buffer the kernel picks. */
+    private final class ReadOp extends CoreOp {
+        ReadOp(LoopCore loop) {
+            super(loop);
+            handle = TcpConnection.this.handle;
+            kind = OpKind.POLL_READABLE;
+        }
+
+        @Override
+        protected void onComplete(long result, int flags) {
+            if (kind == OpKind.RECV_SELECT) {
+                onSelected(result);
+                return;
+            }
+            if (result < 0) {
+                deliverReadError(result, timedOut());
+            } else if (reading && !closing) {
+                recvOp.submit(readTimeout());
+            } else {
+                finishCloseIfIdle();
+            }
+        }
+
+        private void onSelected(long result) {
+            if (result > 0) {
+                PooledBuffer b = (PooledBuffer) selected;
+                selected = null;
+                core.pool().ringToLeased(b);
+                deliverData(new Buffer(core, b, (int) result));
+            } else if (result == 0) {
+                deliverEof();
+            } else {
+                deliverReadError(result, timedOut());
+            }
+        }
+
+        @Override
+        protected void onDequeued(boolean timedOut) {
+            // Lends nothing: never queued at the gate.
+        }
+    }
+
+    /** Receives into a pool buffer taken when the op is admitted at the gate. */
+    private final class RecvOp extends CoreOp {
+        private PooledBuffer lent;
+
+        RecvOp(LoopCore loop) {
+            super(loop);
+            handle = TcpConnection.this.handle;
+            kind = OpKind.RECV;
+        }
+
+        @Override
+        protected void onAdmit() {
+            lent = core.pool().takeForKernel();
+            buffer = lent.segment();
+            offset = 0;
+            length = lent.capacity();
+        }
+
+        @Override
+        protected void onComplete(long result, int flags) {
+            PooledBuffer b = lent;
+            lent = null;
+            buffer = null;
+            if (result > 0) {
+                core.pool().lentToLeased(b);
+                deliverData(new Buffer(core, b, (int) result));
+                return;
+            }
+            core.pool().release(b);
+            if (result == 0) {
+                deliverEof();
+            } else {
+                deliverReadError(result, timedOut());
+            }
+        }
+
+        @Override
+        protected void onDequeued(boolean timedOut) {
+            if (timedOut) {
+                deliverReadError(-1, true);
+            } else {
+                finishCloseIfIdle();
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ writing
+
+    /**
+     * Writes a lease's bytes without copying; the write owns the lease from now on.
+     *
+     * @param data the lease (ended by this call)
+     * @throws IllegalStateException if the connection is closed or its output shut down (the lease is
+     *                               released)
+     */
+    public void write(Buffer data) {
+        write(data, null);
+    }
+
+    /**
+     * Writes a lease's bytes without copying; the write owns the lease until {@code callback}.
+     *
+     * @param data     the lease (ended by this call)
+     * @param callback runs once when every byte is written or the write failed
+     *                 ({@link NativeIoException} such as {@code EPIPE}/{@code ECONNRESET},
+     *                 {@link OperationTimeoutException}, {@link OverloadedException}, {@link ClosedException});
+     *                 may be null
+     * @throws IllegalStateException if the connection is closed or its output shut down
+     */
+    public void write(Buffer data, Callback<Void> callback) {
+        Objects.requireNonNull(data, "data");
+        core.checkThread();
+        if (closing || outputShutdown || shutdownPending) {
+            data.release();
+            throw new IllegalStateException(closing ? "connection is closed" : "output is shut down");
+        }
+        int len = data.length();
+        PooledBuffer b = data.takeForWrite();
+        if (!admitWrite(1, callback)) {
+            core.pool().release(b);
+            return;
+        }
+        enqueue(b, len, callback);
+        flush();
+    }
+
+    /**
+     * Writes a copy of {@code data}.
+     *
+     * @param data the bytes
+     */
+    public void write(byte[] data) {
+        write(MemorySegment.ofArray(data), null);
+    }
+
+    /**
+     * Writes a copy of {@code data}.
+     *
+     * @param data     the bytes
+     * @param callback runs once when written or failed; may be null
+     */
+    public void write(byte[] data, Callback<Void> callback) {
+        write(MemorySegment.ofArray(Objects.requireNonNull(data, "data")), callback);
+    }
+
+    /**
+     * Writes a copy of the remaining bytes of {@code data} (its position advances to its limit).
+     *
+     * @param data     the bytes
+     * @param callback runs once when written or failed; may be null
+     */
+    public void write(ByteBuffer data, Callback<Void> callback) {
+        Objects.requireNonNull(data, "data");
+        int n = data.remaining();
+        write(MemorySegment.ofBuffer(data), callback);
+        data.position(data.position() + n);
+    }
+
+    /**
+     * Writes a copy of {@code data}'s bytes.
+     *
+     * @param data     the bytes (heap or native)
+     * @param callback runs once when written or failed; may be null
+     */
+    public void write(MemorySegment data, Callback<Void> callback) {
+        Objects.requireNonNull(data, "data");
+        core.checkThread();
+        if (closing || outputShutdown || shutdownPending) {
+            throw new IllegalStateException(closing ? "connection is closed" : "output is shut down");
+        }
+        long total = data.byteSize();
+        int size = core.pool().bufferSize();
+        int chunks = (int) Math.max(1, (total + size - 1) / size);
+        if (!admitWrite(chunks, callback)) {
+            return;
+        }
+        if (total == 0) {
+            enqueue(core.pool().takeForUser(), 0, callback);
+        }
+        for (long off = 0; off < total; off += size) {
+            int n = (int) Math.min(size, total - off);
+            PooledBuffer b = core.pool().takeForUser();
+            MemorySegment.copy(data, off, b.segment(), 0, n);
+            enqueue(b, n, off + n >= total ? callback : null);
+        }
+        flush();
+    }
+
+    /**
+     * Gather-writes several leases in one system call where the platform allows; takes ownership of all.
+     *
+     * @param data     the leases (each ended by this call)
+     * @param callback runs once when all bytes are written or the write failed; may be null
+     */
+    public void write(List<Buffer> data, Callback<Void> callback) {
+        Objects.requireNonNull(data, "data");
+        core.checkThread();
+        if (closing || outputShutdown || shutdownPending) {
+            data.forEach(Buffer::release);
+            throw new IllegalStateException(closing ? "connection is closed" : "output is shut down");
+        }
+        if (data.isEmpty()) {
+            admitWrite(0, callback);
+            if (callback != null) {
+                core.defer(() -> callback.complete(null, null));
+            }
+            return;
+        }
+        if (!admitWrite(data.size(), callback)) {
+            data.forEach(Buffer::release);
+            return;
+        }
+        for (int i = 0; i < data.size(); i++) {
+            Buffer d = data.get(i);
+            int len = d.length();
+            enqueue(d.takeForWrite(), len, i == data.size() - 1 ? callback : null);
+        }
+        flush();
+    }
+
+    /** Checks the sticky write error and maxQueued; on refusal the callback gets the reason, later. */
+    private boolean admitWrite(int buffers, Callback<Void> callback) {
+        Throwable refused = null;
+        if (writeError != null) {
+            refused = writeError;
+        } else if (core.overloaded(buffers)) {
+            refused = new OverloadedException("write refused: " + core.opsQueued() + " operations already wait"
+                    + " in user space (maxQueued " + core.config().maxQueued() + ")");
+        }
+        if (refused == null) {
+            return true;
+        }
+        if (callback != null) {
+            Throwable e = refused;
+            core.defer(() -> callback.complete(null, e));
+        } else if (refused instanceof OverloadedException) {
+            core.reportError(refused);
+        }
+        return false;
+    }
+
+    private void enqueue(PooledBuffer b, int len, Callback<Void> callback) {
+        queue.add(b, len, callback);
+        core.queuedWrites(1);
+        queuedBytes += len;
+        if (writable && queuedBytes >= options.writeHighWatermark()) {
+            writable = false;
+            fireWritability();
+        }
+    }
+
+    /** @return whether queued bytes are below the write high watermark (or have fallen below the low one) */
+    public boolean isWritable() {
+        return writable;
+    }
+
+    /** @return bytes queued for writing and not yet written */
+    public long queuedBytes() {
+        return queuedBytes;
+    }
+
+    /**
+     * Sets the handler told when {@link #isWritable()} changes (at the high and low watermarks).
+     *
+     * @param handler receives this connection; null to remove
+     */
+    public void onWritabilityChanged(Consumer<TcpConnection> handler) {
+        core.checkThread();
+        this.writabilityHandler = handler;
+    }
+
+    private void fireWritability() {
+        Consumer<TcpConnection> h = writabilityHandler;
+        if (h != null) {
+            core.nextTick(() -> h.accept(this));
+        }
+    }
+
+    private void flush() {
+        if (writeOp.isPending() || queue.isEmpty() || writeError != null) {
+            return;
+        }
+        writeOp.prepare();
+        writeOp.submit(writeTimeoutNanos);
+    }
+
+    private void onWritten(long n) {
+        while (n > 0 && !queue.isEmpty()) {
+            int remaining = queue.remaining(0);
+            if (n >= remaining) {
+                n -= remaining;
+                queuedBytes -= remaining;
+                completeFirstWrite(null);
+            } else {
+                queue.advance((int) n);
+                queuedBytes -= n;
+                n = 0;
+            }
+        }
+        // Zero-length writes complete as soon as they reach the head.
+        while (!queue.isEmpty() && queue.remaining(0) == 0) {
+            completeFirstWrite(null);
+        }
+        if (!writable && queuedBytes <= options.writeLowWatermark()) {
+            writable = true;
+            fireWritability();
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private void completeFirstWrite(Throwable error) {
+        PooledBuffer b = queue.buffer(0);
+        Callback<Void> cb = (Callback<Void>) queue.firstCallback();
+        queue.removeFirst();
+        core.queuedWrites(-1);
+        core.pool().release(b);
+        if (cb != null) {
+            core.invoke(() -> cb.complete(null, error));
+        }
+    }
+
+    private void failWrites(Throwable error) {
+        if (writeError == null) {
+            writeError = error;
+        }
+        while (!queue.isEmpty()) {
+            queuedBytes -= queue.remaining(0);
+            completeFirstWrite(error);
+        }
+        queuedBytes = 0;
+    }
+
+    private void afterWriteQueueChange() {
+        if (!queue.isEmpty() && !aborted) {
+            flush();
+            return;
+        }
+        if (queue.isEmpty() && shutdownPending && !outputShutdown) {
+            shutdownPending = false;
+            doShutdownOutput();
+        }
+        finishCloseIfIdle();
+    }
+
+    /** One send or gather-send of the queue's first buffers; resubmitted until the queue is empty. */
+    private final class WriteOp extends CoreOp {
+        private int inFlight;
+        private PooledBuffer iovSlot;
+
+        WriteOp(LoopCore loop) {
+            super(loop);
+            handle = TcpConnection.this.handle;
+        }
+
+        void prepare() {
+            int k = Math.min(queue.size(), core.maxBuffersPerOp());
+            inFlight = k;
+            if (k == 1) {
+                kind = OpKind.SEND;
+                buffer = queue.buffer(0).segment();
+                offset = queue.written(0);
+                length = queue.remaining(0);
+                return;
+            }
+            kind = OpKind.SENDV;
+            if (iovSlot == null) {
+                iovSlot = core.iovSlots().takeForUser();
+                iov = iovSlot.segment();
+                gatherSegments = new MemorySegment[LoopCore.MAX_GATHER];
+                gatherOffsets = new long[LoopCore.MAX_GATHER];
+                gatherLengths = new long[LoopCore.MAX_GATHER];
+            }
+            for (int i = 0; i < k; i++) {
+                gatherSegments[i] = queue.buffer(i).segment();
+                gatherOffsets[i] = queue.written(i);
+                gatherLengths[i] = queue.remaining(i);
+            }
+            iovCount = k;
+        }
+
+        @Override
+        protected long lendBytes() {
+            return (long) inFlight * core.pool().bufferSize();
+        }
+
+        @Override
+        protected void onAdmit() {
+            for (int i = 0; i < inFlight; i++) {
+                core.pool().leasedToLent(queue.buffer(i));
+            }
+        }
+
+        private void takeBack() {
+            for (int i = 0; i < inFlight; i++) {
+                core.pool().lentToLeased(queue.buffer(i));
+            }
+            inFlight = 0;
+            buffer = null;
+            if (gatherSegments != null) {
+                java.util.Arrays.fill(gatherSegments, null);
+            }
+        }
+
+        @Override
+        protected void onComplete(long result, int flags) {
+            takeBack();
+            if (result >= 0) {
+                onWritten(result);
+            } else {
+                ErrorKind kind = IoErrors.kind(core, result);
+                if (kind == ErrorKind.WOULD_BLOCK || kind == ErrorKind.INTERRUPTED) {
+                    afterWriteQueueChange();
+                    return;
+                }
+                failWrites(timedOut()
+                        ? new OperationTimeoutException("write " + format(remoteAddress()), Duration.ofNanos(writeTimeoutNanos))
+                        : closing && kind == ErrorKind.CANCELLED ? new ClosedException("connection closed before the write finished")
+                        : IoErrors.exception(core, "write " + format(remoteAddress()), result));
+            }
+            afterWriteQueueChange();
+        }
+
+        @Override
+        protected void onDequeued(boolean timedOut) {
+            inFlight = 0;
+            buffer = null;
+            failWrites(timedOut
+                    ? new OperationTimeoutException("write " + format(remoteAddress()), Duration.ofNanos(writeTimeoutNanos))
+                    : new ClosedException("connection closed before the write started"));
+            afterWriteQueueChange();
+        }
+
+        void releaseSlot() {
+            if (iovSlot != null) {
+                core.iovSlots().release(iovSlot);
+                iovSlot = null;
+                iov = null;
+            }
+        }
+    }
+
+    /**
+     * Half-closes: sends FIN after the queued writes, keeps reading. Idempotent.
+     *
+     * @throws IllegalStateException if the connection is closed
+     */
+    public void shutdownOutput() {
+        core.checkThread();
+        if (closing) {
+            throw new IllegalStateException("connection is closed");
+        }
+        if (outputShutdown || shutdownPending) {
+            return;
+        }
+        if (queue.isEmpty() && !writeOp.isPending()) {
+            doShutdownOutput();
+        } else {
+            shutdownPending = true;
+        }
+    }
+
+    private void doShutdownOutput() {
+        outputShutdown = true;
+        int r = core.backend().sockets().shutdownOutput(handle);
+        if (r < 0 && IoErrors.kind(core, r) != ErrorKind.OTHER) {
+            core.reportError(IoErrors.exception(core, "shutdown " + format(remoteAddress()), r));
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ connect
+
+    private final class ConnectOp extends CoreOp {
+        private final InetSocketAddress target;
+        private final long timeoutNanos;
+        private final Callback<TcpConnection> callback;
+        private PooledBuffer slot;
+
+        ConnectOp(LoopCore loop, InetSocketAddress target, long timeoutNanos, Callback<TcpConnection> callback) {
+            super(loop);
+            this.target = target;
+            this.timeoutNanos = timeoutNanos;
+            this.callback = callback;
+            handle = TcpConnection.this.handle;
+            kind = OpKind.CONNECT;
+            slot = core.addressSlots().takeForUser();
+            addr = slot.segment();
+            addrLen = core.backend().sockets().writeAddress(addr, target);
+        }
+
+        @Override
+        protected void onComplete(long result, int flags) {
+            core.addressSlots().release(slot);
+            slot = null;
+            addr = null;
+            Throwable error = null;
+            if (result < 0) {
+                error = timedOut()
+                        ? new OperationTimeoutException("connect " + format(target), Duration.ofNanos(timeoutNanos))
+                        : closing ? new ClosedException("connection closed while connecting to " + format(target))
+                        : IoErrors.exception(core, "connect " + format(target), result);
+            } else if (closing) {
+                error = new ClosedException("connection closed while connecting to " + format(target));
+            }
+            if (error != null) {
+                abort();
+                Throwable e = error;
+                core.invoke(() -> callback.complete(null, e));
+            } else {
+                remote = target;
+                core.invoke(() -> callback.complete(TcpConnection.this, null));
+            }
+            finishCloseIfIdle();
+        }
+
+        @Override
+        protected void onDequeued(boolean timedOut) {
+            // Connect lends nothing: never queued.
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ closing
+
+    /**
+     * Stops this connection from keeping {@link EventLoop#run()} alive.
+     *
+     * @return this connection
+     */
+    public TcpConnection unref() {
+        core.checkThread();
+        if (referenced && !closed) {
+            referenced = false;
+            core.unref();
+        }
+        return this;
+    }
+
+    /**
+     * Runs {@code listener} in the loop's close phase once the connection is fully closed (socket closed,
+     * every buffer back). Runs at once (in the next close phase) if already closed.
+     *
+     * @param listener what to run
+     */
+    public void onClose(Runnable listener) {
+        Objects.requireNonNull(listener, "listener");
+        core.checkThread();
+        if (closed) {
+            core.onClosePhase(listener);
+            return;
+        }
+        if (closeListeners == null) {
+            closeListeners = new ArrayList<>(2);
+        }
+        closeListeners.add(listener);
+    }
+
+    /**
+     * Closes gracefully: stops reading, lets queued writes finish (each within its deadline), then closes
+     * the socket. Idempotent; callable from inside this connection's own callbacks.
+     */
+    public void close() {
+        core.checkThread();
+        if (closing) {
+            return;
+        }
+        closing = true;
+        reading = false;
+        reader = null;
+        readOp.cancel();
+        recvOp.cancel();
+        if (connectOp != null) {
+            connectOp.cancel();
+        }
+        finishCloseIfIdle();
+    }
+
+    /**
+     * Closes now: queued writes fail with {@link ClosedException}, operations in the kernel are cancelled,
+     * and the socket is closed once their completions arrive. Idempotent.
+     */
+    public void abort() {
+        core.checkThread();
+        boolean was = closing;
+        closing = true;
+        aborted = true;
+        reading = false;
+        reader = null;
+        if (!writeOp.isPending()) {
+            failWrites(new ClosedException("connection aborted"));
+        }
+        readOp.cancel();
+        recvOp.cancel();
+        writeOp.cancel();
+        if (connectOp != null) {
+            connectOp.cancel();
+        }
+        if (!was || !closed) {
+            finishCloseIfIdle();
+        }
+    }
+
+    private void finishCloseIfIdle() {
+        if (!closing || closed) {
+            return;
+        }
+        if (readOp.isPending() || recvOp.isPending() || writeOp.isPending()
+                || (connectOp != null && connectOp.isPending())) {
+            return;
+        }
+        if (!queue.isEmpty()) {
+            if (!aborted && writeError == null) {
+                flush();
+                return;
+            }
+            failWrites(new ClosedException("connection closed"));
+        }
+        closed = true;
+        if (stashed != null) {
+            stashed.release();
+            stashed = null;
+        }
+        writeOp.releaseSlot();
+        readOp.dispose();
+        recvOp.dispose();
+        writeOp.dispose();
+        if (connectOp != null) {
+            connectOp.dispose();
+        }
+        core.backend().sockets().close(handle);
+        core.handles().remove(this);
+        core.connections(-1);
+        if (referenced) {
+            referenced = false;
+            core.unref();
+        }
+        if (closeListeners != null) {
+            for (Runnable r : closeListeners) {
+                core.onClosePhase(r);
+            }
+            closeListeners = null;
+        }
+    }
+
+    @Override
+    protected void closeForShutdown() {
+        abort();
+    }
+
+    @Override
+    public String toString() {
+        return "TcpConnection[" + format(remote) + (closing ? ", closed" : "") + "]";
+    }
+}

@@ -1,0 +1,212 @@
+package dev.panamio;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Options of a TCP server or connection. Immutable; each {@code withX} returns a copy.
+ *
+ * {@snippet :
+ * TcpOptions opts = TcpOptions.defaults().withBacklog(4096).withReusePort(true);
+ * }
+ *
+ * @see EventLoop#listen(java.net.InetSocketAddress, TcpOptions, java.util.function.Consumer)
+ */
+public final class TcpOptions {
+    private static final TcpOptions DEFAULTS = new TcpOptions(1024, false, true, false, null, null, 64 * 1024, 32 * 1024, 0, 0);
+
+    private final int backlog;
+    private final boolean reusePort;
+    private final boolean noDelay;
+    private final boolean keepAlive;
+    private final Duration readTimeout;
+    private final Duration writeTimeout;
+    private final int writeHighWatermark;
+    private final int writeLowWatermark;
+    private final int sendBufferSize;
+    private final int receiveBufferSize;
+
+    private TcpOptions(int backlog, boolean reusePort, boolean noDelay, boolean keepAlive, Duration readTimeout,
+                       Duration writeTimeout, int writeHighWatermark, int writeLowWatermark, int sendBufferSize,
+                       int receiveBufferSize) {
+        this.backlog = backlog;
+        this.reusePort = reusePort;
+        this.noDelay = noDelay;
+        this.keepAlive = keepAlive;
+        this.readTimeout = readTimeout;
+        this.writeTimeout = writeTimeout;
+        this.writeHighWatermark = writeHighWatermark;
+        this.writeLowWatermark = writeLowWatermark;
+        this.sendBufferSize = sendBufferSize;
+        this.receiveBufferSize = receiveBufferSize;
+    }
+
+    /**
+     * Backlog 1024, SO_REUSEADDR on (always), SO_REUSEPORT off, TCP_NODELAY on, keep-alive off, the loop's
+     * read and write timeouts, write watermarks 64 KiB high / 32 KiB low.
+     *
+     * @return the defaults
+     */
+    public static TcpOptions defaults() {
+        return DEFAULTS;
+    }
+
+    /** @return the listen backlog */
+    public int backlog() {
+        return backlog;
+    }
+
+    /** @return whether SO_REUSEPORT is set (several loops can then share a port; Linux only) */
+    public boolean reusePort() {
+        return reusePort;
+    }
+
+    /** @return whether TCP_NODELAY is set */
+    public boolean noDelay() {
+        return noDelay;
+    }
+
+    /** @return whether SO_KEEPALIVE is set */
+    public boolean keepAlive() {
+        return keepAlive;
+    }
+
+    /** @return the read timeout, or {@code null} for the loop's default */
+    public Duration readTimeout() {
+        return readTimeout;
+    }
+
+    /** @return the write timeout, or {@code null} for the loop's default */
+    public Duration writeTimeout() {
+        return writeTimeout;
+    }
+
+    /** @return bytes queued for writing at which a connection becomes unwritable */
+    public int writeHighWatermark() {
+        return writeHighWatermark;
+    }
+
+    /** @return bytes queued at which an unwritable connection becomes writable again */
+    public int writeLowWatermark() {
+        return writeLowWatermark;
+    }
+
+    /**
+     * @param backlog pending connections the kernel keeps, at least 1
+     * @return a copy with that backlog
+     */
+    public TcpOptions withBacklog(int backlog) {
+        if (backlog < 1) {
+            throw new IllegalArgumentException("backlog must be at least 1, was " + backlog);
+        }
+        return new TcpOptions(backlog, reusePort, noDelay, keepAlive, readTimeout, writeTimeout, writeHighWatermark, writeLowWatermark, sendBufferSize, receiveBufferSize);
+    }
+
+    /**
+     * @param on whether to set SO_REUSEPORT
+     * @return a copy
+     */
+    public TcpOptions withReusePort(boolean on) {
+        return new TcpOptions(backlog, on, noDelay, keepAlive, readTimeout, writeTimeout, writeHighWatermark, writeLowWatermark, sendBufferSize, receiveBufferSize);
+    }
+
+    /**
+     * @param on whether to set TCP_NODELAY
+     * @return a copy
+     */
+    public TcpOptions withNoDelay(boolean on) {
+        return new TcpOptions(backlog, reusePort, on, keepAlive, readTimeout, writeTimeout, writeHighWatermark, writeLowWatermark, sendBufferSize, receiveBufferSize);
+    }
+
+    /**
+     * @param on whether to set SO_KEEPALIVE
+     * @return a copy
+     */
+    public TcpOptions withKeepAlive(boolean on) {
+        return new TcpOptions(backlog, reusePort, noDelay, on, readTimeout, writeTimeout, writeHighWatermark, writeLowWatermark, sendBufferSize, receiveBufferSize);
+    }
+
+    /**
+     * @param timeout how long a read may wait for data, or {@link Timeout#NONE}
+     * @return a copy
+     */
+    public TcpOptions withReadTimeout(Duration timeout) {
+        Timeout.toNanos(timeout, "read");
+        return new TcpOptions(backlog, reusePort, noDelay, keepAlive, timeout, writeTimeout, writeHighWatermark, writeLowWatermark, sendBufferSize, receiveBufferSize);
+    }
+
+    /**
+     * @param timeout how long a write may take, or {@link Timeout#NONE}
+     * @return a copy
+     */
+    public TcpOptions withWriteTimeout(Duration timeout) {
+        Timeout.toNanos(timeout, "write");
+        return new TcpOptions(backlog, reusePort, noDelay, keepAlive, readTimeout, timeout, writeHighWatermark, writeLowWatermark, sendBufferSize, receiveBufferSize);
+    }
+
+    /**
+     * @param high bytes queued at which the connection becomes unwritable
+     * @param low  bytes queued at which it becomes writable again ({@code 0 <= low < high})
+     * @return a copy
+     */
+    public TcpOptions withWriteWatermarks(int high, int low) {
+        if (high < 1 || low < 0 || low >= high) {
+            throw new IllegalArgumentException("need 0 <= low < high, was low " + low + ", high " + high);
+        }
+        return new TcpOptions(backlog, reusePort, noDelay, keepAlive, readTimeout, writeTimeout, high, low, sendBufferSize, receiveBufferSize);
+    }
+
+    /** @return SO_SNDBUF for connections, or 0 for the system's default (auto-tuned) */
+    public int sendBufferSize() {
+        return sendBufferSize;
+    }
+
+    /** @return SO_RCVBUF for connections, or 0 for the system's default (auto-tuned) */
+    public int receiveBufferSize() {
+        return receiveBufferSize;
+    }
+
+    /**
+     * @param sendBytes    SO_SNDBUF for connections (0: system default, auto-tuned)
+     * @param receiveBytes SO_RCVBUF for connections (0: system default, auto-tuned)
+     * @return a copy
+     */
+    public TcpOptions withSocketBuffers(int sendBytes, int receiveBytes) {
+        if (sendBytes < 0 || receiveBytes < 0) {
+            throw new IllegalArgumentException("socket buffer sizes must not be negative");
+        }
+        return new TcpOptions(backlog, reusePort, noDelay, keepAlive, readTimeout, writeTimeout, writeHighWatermark,
+                writeLowWatermark, sendBytes, receiveBytes);
+    }
+
+    long readTimeoutNanos(long loopDefault) {
+        return readTimeout == null ? loopDefault : Timeout.toNanos(readTimeout, "read");
+    }
+
+    long writeTimeoutNanos(long loopDefault) {
+        return writeTimeout == null ? loopDefault : Timeout.toNanos(writeTimeout, "write");
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof TcpOptions t && t.backlog == backlog && t.reusePort == reusePort && t.noDelay == noDelay
+                && t.keepAlive == keepAlive && Objects.equals(t.readTimeout, readTimeout)
+                && Objects.equals(t.writeTimeout, writeTimeout) && t.writeHighWatermark == writeHighWatermark
+                && t.writeLowWatermark == writeLowWatermark && t.sendBufferSize == sendBufferSize
+                && t.receiveBufferSize == receiveBufferSize;
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(backlog, reusePort, noDelay, keepAlive, readTimeout, writeTimeout, writeHighWatermark,
+                writeLowWatermark, sendBufferSize, receiveBufferSize);
+    }
+
+    @Override
+    public String toString() {
+        return "TcpOptions[backlog=" + backlog + ", reusePort=" + reusePort + ", noDelay=" + noDelay
+                + ", keepAlive=" + keepAlive + ", readTimeout=" + readTimeout + ", writeTimeout=" + writeTimeout
+                + ", writeWatermarks=" + writeHighWatermark + "/" + writeLowWatermark
+                + ", socketBuffers=" + sendBufferSize + "/" + receiveBufferSize + "]";
+    }
+}

@@ -1,0 +1,110 @@
+package dev.panamio.core;
+
+/**
+ * The high watermark, enforced: at most {@code highWatermark} lending ops and {@code maxLentBytes} bytes in
+ * the kernel at once. Past either, ops wait here in FIFO order holding no buffer; a wait that lends nothing
+ * (a readiness poll, an io_uring recv with a provided buffer, an IOCP zero-byte read) never comes here, so a
+ * client whose data has arrived is not stuck behind thousands of silent ones.
+ *
+ * <p>The FIFO is an intrusive doubly-linked list through the ops (removal on timeout is O(1), nothing is
+ * allocated). Its length, together with the writes queued in connections, is bounded by the loop's
+ * {@code maxQueued}: the loop rejects beyond it. Loop thread only.
+ */
+final class Gate {
+    private final int highWatermark;
+    private final long maxLentBytes;
+    private int inKernel;
+    private long bytes;
+    private CoreOp head;
+    private CoreOp tail;
+    private int queued;
+    private long hits;
+
+    Gate(int highWatermark, long maxLentBytes) {
+        this.highWatermark = highWatermark;
+        this.maxLentBytes = maxLentBytes;
+    }
+
+    /**
+     * Admits {@code op} if there is room (or if nothing is in the kernel at all, so that one op larger than
+     * the byte limit cannot wait forever); otherwise queues it and returns false.
+     */
+    boolean admitOrQueue(CoreOp op, long opBytes) {
+        if (head == null && (inKernel == 0 || (inKernel < highWatermark && bytes + opBytes <= maxLentBytes))) {
+            take(op, opBytes);
+            return true;
+        }
+        hits++;
+        op.gateBytes = opBytes;
+        op.queuedPrev = tail;
+        op.queuedNext = null;
+        if (tail == null) {
+            head = op;
+        } else {
+            tail.queuedNext = op;
+        }
+        tail = op;
+        queued++;
+        return false;
+    }
+
+    private void take(CoreOp op, long opBytes) {
+        inKernel++;
+        bytes += opBytes;
+        op.gateBytes = opBytes;
+        op.onGate = true;
+    }
+
+    /** An admitted op left the kernel. */
+    void release(CoreOp op) {
+        if (!op.onGate) {
+            return;
+        }
+        op.onGate = false;
+        inKernel--;
+        bytes -= op.gateBytes;
+        op.gateBytes = 0;
+    }
+
+    /** The next queued op if it fits now (removed from the FIFO and counted), else null. */
+    CoreOp nextAdmissible() {
+        CoreOp op = head;
+        if (op == null || !(inKernel == 0 || (inKernel < highWatermark && bytes + op.gateBytes <= maxLentBytes))) {
+            return null;
+        }
+        unqueue(op);
+        take(op, op.gateBytes);
+        return op;
+    }
+
+    void unqueue(CoreOp op) {
+        if (op.queuedPrev == null) {
+            head = op.queuedNext;
+        } else {
+            op.queuedPrev.queuedNext = op.queuedNext;
+        }
+        if (op.queuedNext == null) {
+            tail = op.queuedPrev;
+        } else {
+            op.queuedNext.queuedPrev = op.queuedPrev;
+        }
+        op.queuedPrev = op.queuedNext = null;
+        queued--;
+    }
+
+    int inKernel() {
+        return inKernel;
+    }
+
+    long bytes() {
+        return bytes;
+    }
+
+    int queued() {
+        return queued;
+    }
+
+    long hits() {
+        return hits;
+    }
+}

@@ -1,0 +1,28 @@
+package dev.panamio.core;
+
+import java.util.function.Consumer;
+
+/**
+ * A loop's settings, validated by the public builder.
+ *
+ * @param highWatermark     most lending ops in the kernel at once
+ * @param maxLentBytes      most bytes lent to the kernel at once
+ * @param maxQueued         most ops waiting in user space (gate FIFO plus queued write buffers)
+ * @param bufferSize        size of every pooled buffer
+ * @param blockingThreads   threads of the blocking-work pool
+ * @param connectTimeoutNanos default connect deadline
+ * @param readTimeoutNanos    default read deadline (how long a read may wait for data), {@code <= 0}: none
+ * @param writeTimeoutNanos   default write deadline
+ * @param errorHandler      where exceptions thrown by callbacks go
+ */
+public record LoopConfig(
+        int highWatermark,
+        long maxLentBytes,
+        int maxQueued,
+        int bufferSize,
+        int blockingThreads,
+        long connectTimeoutNanos,
+        long readTimeoutNanos,
+        long writeTimeoutNanos,
+        Consumer<Throwable> errorHandler) {
+}

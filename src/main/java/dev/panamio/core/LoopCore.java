@@ -1,0 +1,619 @@
+package dev.panamio.core;
+
+import dev.panamio.sys.CompletionSink;
+import dev.panamio.sys.IoBackend;
+import dev.panamio.sys.Op;
+import dev.panamio.sys.OpRegistry;
+
+import java.util.ArrayDeque;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BiFunction;
+
+/**
+ * The loop: its phases, in Node/libuv order, in one place ({@link #runOnce}); the op table, deadlines,
+ * watermark gate, buffer pool, callback queues and cross-thread submission.
+ *
+ * <p>Threading: confined to the loop thread — the thread inside {@link #run}, or, while none is, any one
+ * thread that owns the loop. {@link #execute}, {@link #wakeup} and the statistics getters are safe from any
+ * thread.
+ */
+public final class LoopCore implements CompletionSink {
+    /**
+     * Callbacks of the pending and check phases run per tick at most: past it the rest wait for the next tick,
+     * so a flood of immediates or cross-thread tasks cannot keep the loop from polling for I/O.
+     */
+    static final int MAX_CALLBACKS_PER_PHASE = 4096;
+    /** Longest single wait, so a clock jump or a lost wakeup costs at most this much latency. */
+    static final long MAX_POLL_NANOS = 1_000_000_000L;
+    /** Most buffers one gather write hands the kernel (IOV_MAX is 1024; beyond 64 the syscall gains nothing). */
+    public static final int MAX_GATHER = 64;
+    /** Size of one gather entry: iovec and WSABUF are both 16 bytes on 64-bit platforms. */
+    public static final int IOV_ENTRY_BYTES = 16;
+
+    public enum State { OPEN, CLOSING, CLOSED }
+
+    private final LoopConfig config;
+    private final IoBackend backend;
+    private final NativeMemory memory;
+    private final BufferPool pool;
+    /** Small fixed-size scratch segments (socket addresses), reused so per-connection setup frees nothing. */
+    private final BufferPool addressSlots;
+    /** Gather-write entry arrays (iovec/WSABUF), one per connection that writes more than one buffer at once. */
+    private final BufferPool iovSlots;
+    private final OpRegistry registry = new OpRegistry();
+    private final TimerHeap timers = new TimerHeap();
+    private final Gate gate;
+
+    private final ArrayDeque<Runnable> pending = new ArrayDeque<>();
+    private final ArrayDeque<Runnable> immediates = new ArrayDeque<>();
+    private final ArrayDeque<Runnable> closeCallbacks = new ArrayDeque<>();
+    private final ArrayDeque<Runnable> microtasks = new ArrayDeque<>();
+    private final ConcurrentLinkedQueue<Runnable> inbox = new ConcurrentLinkedQueue<>();
+    private final AtomicBoolean wakeupPending = new AtomicBoolean();
+    private final BlockingPool blocking;
+
+    private volatile Thread loopThread;
+    private volatile State state = State.OPEN;
+    private volatile boolean closeRequested;
+    private boolean keepAliveUntilClosed;
+    private long now;
+
+    /** Handles (servers, connections) that keep the loop alive. */
+    private int refs;
+    private int refTimers;
+    private int blockingPending;
+    private final HandleList handles = new HandleList();
+
+    private int opsInKernel;
+    private int connections;
+    private long queuedWrites;
+    private long completed;
+    private long timeouts;
+    private long overloads;
+    private long callbackErrors;
+
+    public LoopCore(LoopConfig config, BiFunction<NativeMemory, BufferPool, IoBackend> backendFactory) {
+        this.config = config;
+        this.memory = new NativeMemory();
+        this.pool = new BufferPool(memory, config.bufferSize());
+        this.addressSlots = new BufferPool(memory, 128);
+        this.iovSlots = new BufferPool(memory, IOV_ENTRY_BYTES * MAX_GATHER);
+        IoBackend b;
+        try {
+            b = backendFactory.apply(memory, pool);
+        } catch (RuntimeException | Error e) {
+            memory.close();
+            throw e;
+        }
+        this.backend = b;
+        this.gate = new Gate(config.highWatermark(), config.maxLentBytes());
+        this.blocking = new BlockingPool(config.blockingThreads());
+        this.now = System.nanoTime();
+    }
+
+    // ---------------------------------------------------------------- accessors (loop thread)
+
+    public LoopConfig config() {
+        return config;
+    }
+
+    public IoBackend backend() {
+        return backend;
+    }
+
+    public BufferPool pool() {
+        return pool;
+    }
+
+    /** A 128-byte scratch segment pool for socket addresses. */
+    public BufferPool addressSlots() {
+        return addressSlots;
+    }
+
+    /** A pool of gather arrays of {@link #MAX_GATHER} 16-byte entries. */
+    public BufferPool iovSlots() {
+        return iovSlots;
+    }
+
+    public OpRegistry registry() {
+        return registry;
+    }
+
+    public TimerHeap timers() {
+        return timers;
+    }
+
+    public NativeMemory memory() {
+        return memory;
+    }
+
+    Gate gate() {
+        return gate;
+    }
+
+    BlockingPool blockingPool() {
+        return blocking;
+    }
+
+    /** The loop's cached clock (nanoseconds, {@link System#nanoTime} base), updated once per tick. */
+    public long now() {
+        return now;
+    }
+
+    /** Refreshes the cached clock (for code that measures within a tick). */
+    public long updateNow() {
+        return now = System.nanoTime();
+    }
+
+    public State state() {
+        return state;
+    }
+
+    public boolean isOpen() {
+        return state == State.OPEN && !closeRequested;
+    }
+
+    /** Throws unless the caller may use loop-thread-only methods and the loop is open. */
+    public void checkThread() {
+        Thread t = loopThread;
+        if (t != null && t != Thread.currentThread()) {
+            throw new IllegalStateException("called from thread '" + Thread.currentThread().getName()
+                    + "', but this loop runs on '" + t.getName() + "': use loop.execute(...) from other threads");
+        }
+    }
+
+    /** {@link #checkThread()} plus: the loop is not closed. */
+    public void checkUsable() {
+        if (state != State.OPEN || closeRequested) {
+            throw new IllegalStateException("event loop is closed");
+        }
+        checkThread();
+    }
+
+    /** Whether the caller is on the loop thread (or the loop is not running and the caller may own it). */
+    public boolean inLoopThread() {
+        Thread t = loopThread;
+        return t == null || t == Thread.currentThread();
+    }
+
+    // ---------------------------------------------------------------- alive accounting
+
+    public void ref() {
+        refs++;
+    }
+
+    public void unref() {
+        refs--;
+    }
+
+    public void refTimer(int delta) {
+        refTimers += delta;
+    }
+
+    public HandleList handles() {
+        return handles;
+    }
+
+    private boolean alive() {
+        return refs > 0 || refTimers > 0 || !pending.isEmpty() || !immediates.isEmpty()
+                || !closeCallbacks.isEmpty() || blockingPending > 0 || !inbox.isEmpty();
+    }
+
+    // ---------------------------------------------------------------- callbacks
+
+    /** Runs user code: exceptions go to the error handler, then microtasks queued by it run. */
+    public void invoke(Runnable r) {
+        try {
+            r.run();
+        } catch (Throwable t) {
+            reportError(t);
+        }
+        drainMicrotasks();
+    }
+
+    public void reportError(Throwable t) {
+        callbackErrors++;
+        if (t instanceof VirtualMachineError vme && !(t instanceof StackOverflowError)) {
+            throw vme;
+        }
+        try {
+            config.errorHandler().accept(t);
+        } catch (Throwable ignored) {
+            // A throwing error handler must not take the loop down either.
+        }
+    }
+
+    private void drainMicrotasks() {
+        Runnable m;
+        while ((m = microtasks.poll()) != null) {
+            try {
+                m.run();
+            } catch (Throwable t) {
+                reportError(t);
+            }
+        }
+    }
+
+    /** Queues a microtask: runs right after the current callback (Node's {@code process.nextTick}). */
+    public void nextTick(Runnable r) {
+        microtasks.add(r);
+    }
+
+    /** Queues a callback for the pending phase of this or the next tick. */
+    public void defer(Runnable r) {
+        pending.add(r);
+    }
+
+    /** Queues a check-phase callback ({@code setImmediate}). */
+    public void immediate(Runnable r) {
+        immediates.add(r);
+    }
+
+    /** Queues a close-phase callback. */
+    public void onClosePhase(Runnable r) {
+        closeCallbacks.add(r);
+    }
+
+    /** Any thread: runs {@code r} on the loop thread in its pending phase. */
+    public void execute(Runnable r) {
+        if (state == State.CLOSED) {
+            throw new IllegalStateException("event loop is closed");
+        }
+        inbox.add(r);
+        if (loopThread != Thread.currentThread()) {
+            wakeup();
+        }
+    }
+
+    /** Any thread: makes a blocked poll return. Repeated calls merge into one kernel wakeup. */
+    public void wakeup() {
+        if (wakeupPending.compareAndSet(false, true)) {
+            backend.wakeup();
+        }
+    }
+
+    // ---------------------------------------------------------------- blocking work
+
+    /**
+     * Runs {@code work} on the blocking pool; {@code done} runs on the loop thread with the result. The
+     * pending work keeps the loop alive until delivered.
+     */
+    public <T> void submitBlocking(java.util.concurrent.Callable<T> work, java.util.function.BiConsumer<T, Throwable> done) {
+        blockingPending++;
+        BlockingPool.Task<T> task = new BlockingPool.Task<>(work, done, this);
+        blocking.submit(task);
+    }
+
+    void blockingDone(BlockingPool.Task<?> task) {
+        execute(() -> {
+            if (task.deliver()) {
+                blockingPending--;
+            }
+        });
+    }
+
+    // ---------------------------------------------------------------- ops
+
+    /** Hands {@code op} to the gate or straight to the backend, with a deadline. */
+    void submit(CoreOp op, long timeoutNanos) {
+        if (op.state != CoreOp.IDLE) {
+            throw new IllegalStateException("op already pending");
+        }
+        if (timeoutNanos > 0) {
+            timers.schedule(op.deadlineNode, now + timeoutNanos);
+        }
+        if (op.lends()) {
+            if (!gate.admitOrQueue(op, op.lendBytes())) {
+                op.state = CoreOp.QUEUED;
+                return;
+            }
+        }
+        enterKernel(op);
+    }
+
+    /** How many buffers of the pool one op may lend at most (a gather write's upper bound). */
+    public int maxBuffersPerOp() {
+        return (int) Math.max(1, Math.min(MAX_GATHER, config.maxLentBytes() / pool.bufferSize()));
+    }
+
+    private void enterKernel(CoreOp op) {
+        op.onAdmit();
+        op.state = CoreOp.IN_KERNEL;
+        opsInKernel++;
+        backend.submit(op);
+    }
+
+    void opLeftKernel(CoreOp op) {
+        opsInKernel--;
+        completed++;
+        if (op.onGate) {
+            gate.release(op);
+            CoreOp next;
+            while ((next = gate.nextAdmissible()) != null) {
+                enterKernel(next);
+            }
+        }
+    }
+
+    /** Whether one more queued op would exceed {@code maxQueued}; counts the rejection if so. */
+    public boolean overloaded(int more) {
+        if (gate.queued() + queuedWrites + more > config.maxQueued()) {
+            overloads++;
+            return true;
+        }
+        return false;
+    }
+
+    /** Connections report the write buffers they hold in user space. */
+    public void queuedWrites(long delta) {
+        queuedWrites += delta;
+    }
+
+    void countTimeout() {
+        timeouts++;
+    }
+
+    @Override
+    public void complete(Op op, long result, int flags) {
+        ((CoreOp) op).completed(result, flags);
+        drainMicrotasks();
+    }
+
+    // ---------------------------------------------------------------- the loop
+
+    /** Runs until nothing referenced is pending (or until close when started with keep-alive). */
+    public void run(boolean keepAlive) {
+        enter(keepAlive);
+        try {
+            updateNow();
+            while (state == State.OPEN && !closeRequested && (keepAliveUntilClosed || alive())) {
+                runOnce();
+            }
+        } finally {
+            loopThread = null;
+            if (closeRequested && state == State.OPEN) {
+                closeNow();
+            }
+        }
+    }
+
+    private synchronized void enter(boolean keepAlive) {
+        if (state != State.OPEN || closeRequested) {
+            throw new IllegalStateException("event loop is closed");
+        }
+        Thread t = loopThread;
+        if (t != null) {
+            throw new IllegalStateException(t == Thread.currentThread()
+                    ? "run() called from inside the loop" : "loop already running on '" + t.getName() + "'");
+        }
+        loopThread = Thread.currentThread();
+        keepAliveUntilClosed = keepAlive;
+    }
+
+    /** One tick: timers → pending → poll → check → close. */
+    void runOnce() {
+        updateNow();
+        runTimers();
+        runPending();
+        backend.poll(pollTimeout(), this);
+        wakeupPending.set(false);
+        updateNow();
+        runImmediates();
+        runCloseCallbacks();
+    }
+
+    private long pollTimeout() {
+        if (!pending.isEmpty() || !immediates.isEmpty() || !closeCallbacks.isEmpty() || !inbox.isEmpty()
+                || closeRequested) {
+            return 0;
+        }
+        TimerNode next = timers.peek();
+        if (next == null) {
+            return keepAliveUntilClosed || refs > 0 || blockingPending > 0 ? MAX_POLL_NANOS : 0;
+        }
+        long wait = next.deadline - updateNow();
+        return wait <= 0 ? 0 : Math.min(wait, MAX_POLL_NANOS);
+    }
+
+    private void runTimers() {
+        TimerNode n;
+        long limit = timers.nextSeq();
+        while ((n = timers.pollExpired(now, limit)) != null) {
+            TimerNode expired = n;
+            invoke(expired::expire);
+        }
+    }
+
+    private void runPending() {
+        int budget = MAX_CALLBACKS_PER_PHASE;
+        Runnable r;
+        while (budget-- > 0 && (r = inbox.poll()) != null) {
+            invoke(r);
+        }
+        int n = Math.min(pending.size(), MAX_CALLBACKS_PER_PHASE);
+        while (n-- > 0 && (r = pending.poll()) != null) {
+            invoke(r);
+        }
+    }
+
+    private void runImmediates() {
+        // Only those queued before the phase began run now (Node semantics): one queued by an immediate
+        // waits for the next tick, so a self-rescheduling immediate cannot starve I/O.
+        int n = Math.min(immediates.size(), MAX_CALLBACKS_PER_PHASE);
+        Runnable r;
+        while (n-- > 0 && (r = immediates.poll()) != null) {
+            invoke(r);
+        }
+    }
+
+    private void runCloseCallbacks() {
+        Runnable r;
+        while ((r = closeCallbacks.poll()) != null) {
+            invoke(r);
+        }
+    }
+
+    // ---------------------------------------------------------------- close
+
+    /**
+     * Closes the loop. From the loop thread inside a callback: requested, done when the current tick ends.
+     * From the owning thread while not running: done now. From another thread while running: requested,
+     * and this call waits until the loop thread has finished closing.
+     */
+    public void close() {
+        if (state == State.CLOSED) {
+            return;
+        }
+        Thread t = loopThread;
+        if (t == null) {
+            synchronized (this) {
+                if (loopThread == null) {
+                    if (state == State.OPEN) {
+                        loopThread = Thread.currentThread();
+                        try {
+                            closeNow();
+                        } finally {
+                            loopThread = null;
+                        }
+                    }
+                    return;
+                }
+                t = loopThread;
+            }
+        }
+        closeRequested = true;
+        if (t == Thread.currentThread()) {
+            return;
+        }
+        wakeup();
+        while (state != State.CLOSED && t.isAlive() && loopThread == t) {
+            try {
+                t.join(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        // The loop thread left run() without closing (it was not started by us): finish here.
+        synchronized (this) {
+            if (state == State.OPEN && loopThread == null) {
+                loopThread = Thread.currentThread();
+                try {
+                    closeNow();
+                } finally {
+                    loopThread = null;
+                }
+            }
+        }
+    }
+
+    private void closeNow() {
+        state = State.CLOSING;
+        try {
+            // Tasks already accepted by execute() run: the caller was told they would.
+            Runnable r;
+            while ((r = inbox.poll()) != null) {
+                invoke(r);
+            }
+            // Every handle cancels its ops; their callbacks get ClosedException once the kernel gives the
+            // memory back, which the polling below waits for.
+            handles.closeAllForShutdown();
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while ((opsInKernel > 0 || !pending.isEmpty() || !closeCallbacks.isEmpty()) && System.nanoTime() < deadline) {
+                updateNow();
+                runPending();
+                backend.poll(opsInKernel > 0 ? 10_000_000L : 0, this);
+                runCloseCallbacks();
+                handles.closeAllForShutdown();
+            }
+            if (opsInKernel > 0) {
+                // The kernel still holds memory: freeing it could let the kernel write into reused memory.
+                // Keep the arena (leak it) rather than risk that, and say so.
+                reportError(new IllegalStateException(opsInKernel + " ops still in the kernel after 30 s at"
+                        + " close; their memory is kept, not freed"));
+                blocking.shutdown();
+                blockingFailAll();
+                timers.drain();
+                backend.close();
+                state = State.CLOSED;
+                return;
+            }
+            blockingFailAll();
+            timers.drain();
+            refTimers = 0;
+            immediates.clear();
+            microtasks.clear();
+            blocking.shutdown();
+        } finally {
+            if (state != State.CLOSED) {
+                try {
+                    backend.close();
+                } finally {
+                    memory.close();
+                    state = State.CLOSED;
+                }
+            }
+        }
+    }
+
+    private void blockingFailAll() {
+        blocking.failAll(this);
+        blockingPending = 0;
+    }
+
+    // ---------------------------------------------------------------- statistics (any thread; racy reads)
+
+    public int opsInKernel() {
+        return opsInKernel;
+    }
+
+    public int opsQueued() {
+        return gate.queued() + (int) queuedWrites;
+    }
+
+    public long completed() {
+        return completed;
+    }
+
+    public long timeouts() {
+        return timeouts;
+    }
+
+    public long overloads() {
+        return overloads;
+    }
+
+    public long watermarkHits() {
+        return gate.hits();
+    }
+
+    public long callbackErrors() {
+        return callbackErrors;
+    }
+
+    public int timerCount() {
+        return timers.size();
+    }
+
+    public int pendingCallbacks() {
+        return pending.size() + immediates.size() + closeCallbacks.size() + inbox.size() + blockingPending;
+    }
+
+    public int connections() {
+        return connections;
+    }
+
+    public void connections(int delta) {
+        connections += delta;
+    }
+
+    public int handleCount() {
+        return handles.size();
+    }
+
+    /** Bytes lent to the kernel: buffers held by ops plus any backend ring. */
+    public long lentBytes() {
+        return pool.lentBytes() + pool.ringBytes() + backend.lentBytes();
+    }
+}

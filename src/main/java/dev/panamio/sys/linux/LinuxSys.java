@@ -1,0 +1,341 @@
+package dev.panamio.sys.linux;
+
+import dev.panamio.sys.linux.ffi.linux_h;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+
+/**
+ * The one place that builds downcall handles with {@code Linker.Option.captureCallState("errno")}, over the
+ * generated {@code linux_h} descriptors. Every method returns {@code >= 0} on success or {@code -errno}; errno
+ * is read from the call's own capture, never by a second call.
+ *
+ * <p>One instance per loop thread: it holds the reused capture segment and small scratch segments, so calls
+ * allocate nothing. Not thread-safe, except the static {@link #eventfdWriteAnyThread}.
+ *
+ * <p>Buffers on the hot path (recv, send) are passed as raw addresses ({@code JAVA_LONG} in place of the
+ * pointer; both are one 64-bit register in the C calling convention), so no slice is allocated per call.
+ * Short non-blocking calls use {@code Linker.Option.critical(false)} (no thread-state transition);
+ * {@code epoll_wait}, which blocks, never does.
+ */
+public final class LinuxSys {
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final StructLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO = CAPTURE_LAYOUT.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+    private static final Linker.Option CAPTURE = Linker.Option.captureCallState("errno");
+    private static final ValueLayout.OfLong PTR_AS_LONG = ValueLayout.JAVA_LONG;
+
+    private static MethodHandle capturing(String name, FunctionDescriptor d, boolean critical) {
+        MemorySegment addr = LINKER.defaultLookup().find(name)
+                .orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: " + name));
+        if (critical) {
+            try {
+                return LINKER.downcallHandle(addr, d, CAPTURE, Linker.Option.critical(false));
+            } catch (IllegalArgumentException notCombinable) {
+                // Older linkers refuse critical together with call-state capture: capture wins.
+            }
+        }
+        return LINKER.downcallHandle(addr, d, CAPTURE);
+    }
+
+    /** {@code d} with every pointer argument taken as a raw address. */
+    private static FunctionDescriptor raw(FunctionDescriptor d) {
+        var args = d.argumentLayouts().stream()
+                .map(l -> l instanceof java.lang.foreign.AddressLayout ? (MemoryLayout) PTR_AS_LONG : l)
+                .toArray(MemoryLayout[]::new);
+        return d.returnLayout().map(r -> FunctionDescriptor.of(r, args)).orElse(FunctionDescriptor.ofVoid(args));
+    }
+
+    private static final MethodHandle EPOLL_CREATE1 = capturing("epoll_create1", linux_h.epoll_create1$descriptor(), true);
+    private static final MethodHandle EPOLL_CTL = capturing("epoll_ctl", linux_h.epoll_ctl$descriptor(), true);
+    private static final MethodHandle EPOLL_WAIT = capturing("epoll_wait", linux_h.epoll_wait$descriptor(), false);
+    private static final MethodHandle EVENTFD = capturing("eventfd", linux_h.eventfd$descriptor(), true);
+    private static final MethodHandle SOCKET = capturing("socket", linux_h.socket$descriptor(), true);
+    private static final MethodHandle BIND = capturing("bind", linux_h.bind$descriptor(), true);
+    private static final MethodHandle LISTEN = capturing("listen", linux_h.listen$descriptor(), true);
+    private static final MethodHandle ACCEPT4 = capturing("accept4", linux_h.accept4$descriptor(), true);
+    private static final MethodHandle CONNECT = capturing("connect", linux_h.connect$descriptor(), true);
+    private static final MethodHandle GETSOCKOPT = capturing("getsockopt", linux_h.getsockopt$descriptor(), true);
+    private static final MethodHandle SETSOCKOPT = capturing("setsockopt", linux_h.setsockopt$descriptor(), true);
+    private static final MethodHandle GETSOCKNAME = capturing("getsockname", linux_h.getsockname$descriptor(), true);
+    private static final MethodHandle GETPEERNAME = capturing("getpeername", linux_h.getpeername$descriptor(), true);
+    private static final MethodHandle READ = capturing("read", raw(linux_h.read$descriptor()), true);
+    private static final MethodHandle RECV = capturing("recv", raw(linux_h.recv$descriptor()), true);
+    private static final MethodHandle SEND = capturing("send", raw(linux_h.send$descriptor()), true);
+    private static final MethodHandle SENDMSG = capturing("sendmsg", raw(linux_h.sendmsg$descriptor()), true);
+    private static final MethodHandle SHUTDOWN = capturing("shutdown", linux_h.shutdown$descriptor(), true);
+    private static final MethodHandle CLOSE = capturing("close", linux_h.close$descriptor(), false);
+    private static final MethodHandle GETRLIMIT = capturing("getrlimit", linux_h.getrlimit$descriptor(), true);
+
+    /** write(2) without capture, for the wakeup from any thread (its only failure, EAGAIN, is harmless). */
+    private static final MethodHandle WRITE_ANY_THREAD = LINKER.downcallHandle(
+            LINKER.defaultLookup().find("write").orElseThrow(), raw(linux_h.write$descriptor()));
+
+    private static final int EINTR = linux_h.EINTR();
+
+    private final MemorySegment capture;
+    private final MemorySegment scratch;
+    private final long scratchAddress;
+    private final MemorySegment msghdr;
+
+    /** @param arena where the capture and scratch segments live (the loop's) */
+    public LinuxSys(Arena arena) {
+        this.capture = arena.allocate(CAPTURE_LAYOUT);
+        this.scratch = arena.allocate(64, 8);
+        this.scratchAddress = scratch.address();
+        this.msghdr = arena.allocate(dev.panamio.sys.linux.ffi.msghdr.layout());
+    }
+
+    private int errno() {
+        return (int) ERRNO.get(capture, 0L);
+    }
+
+    private int check(int r) {
+        return r >= 0 ? r : -errno();
+    }
+
+    private long check(long r) {
+        return r >= 0 ? r : -errno();
+    }
+
+    private static RuntimeException fail(Throwable t) {
+        if (t instanceof RuntimeException re) {
+            throw re;
+        }
+        if (t instanceof Error e) {
+            throw e;
+        }
+        return new IllegalStateException("downcall failed", t);
+    }
+
+    // ------------------------------------------------------------------------------------------- epoll
+
+    public int epollCreate1(int flags) {
+        try {
+            return check((int) EPOLL_CREATE1.invokeExact(capture, flags));
+        } catch (Throwable t) {
+            throw fail(t);
+        }
+    }
+
+    /** epoll_ctl with an {@code epoll_event} built in scratch memory. */
+    public int epollCtl(int epfd, int op, int fd, int events, long data) {
+        scratch.set(ValueLayout.JAVA_INT_UNALIGNED, EpollEvents.eventsOffset(), events);
+        scratch.set(ValueLayout.JAVA_LONG_UNALIGNED, EpollEvents.dataOffset(), data);
+        try {
+            int r;
+            do {
+                r = check((int) EPOLL_CTL.invokeExact(capture, epfd, op, fd, scratch));
+            } while (r == -EINTR);
+            return r;
+        } catch (Throwable t) {
+            throw fail(t);
+        }
+    }
+
+    /** epoll_wait; EINTR is reported as 0 events (the caller's loop simply goes round). */
+    public int epollWait(int epfd, MemorySegment events, int maxEvents, int timeoutMs) {
+        try {
+            int r = check((int) EPOLL_WAIT.invokeExact(capture, epfd, events, maxEvents, timeoutMs));
+            return r == -EINTR ? 0 : r;
+        } catch (Throwable t) {
+            throw fail(t);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------- eventfd
+
+    public int eventfd(int initval, int flags) {
+        try {
+            return check((int) EVENTFD.invokeExact(capture, initval, flags));
+        } catch (Throwable t) {
+            throw fail(t);
+        }
+    }
+
+    /** Reads (and so resets) an eventfd counter: its value, or {@code -errno}. */
+    public long eventfdRead(int fd) {
+        try {
+            long r = check((long) READ.invokeExact(capture, fd, scratchAddress, 8L));
+            return r < 0 ? r : scratch.get(ValueLayout.JAVA_LONG, 0);
+        } catch (Throwable t) {
+            throw fail(t);
+        }
+    }
+
+    /** Adds the 8-byte value at {@code value} to an eventfd. Safe from any thread. */
+    public static void eventfdWriteAnyThread(int fd, MemorySegment value) {
+        try {
+            long ignored = (long) WRITE_ANY_THREAD.invokeExact(fd, value.address(), 8L);
+        } catch (Throwable t) {
+            throw fail(t);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------- sockets
+
+    public int socket(int domain, int type, int protocol) {
+        try {
+            return check((int) SOCKET.invokeExact(capture, domain, type, protocol));
+        } catch (Throwable t) {
+            throw fail(t);
+        }
+    }
+
+    public int bind(int fd, MemorySegment addr, int len) {
+        try {
+            return check((int) BIND.invokeExact(capture, fd, addr, len));
+        } catch (Throwable t) {
+            throw fail(t);
+        }
+    }
+
+    public int listen(int fd, int backlog) {
+        try {
+            return check((int) LISTEN.invokeExact(capture, fd, backlog));
+        } catch (Throwable t) {
+            throw fail(t);
+        }
+    }
+
+    public int accept4(int fd, MemorySegment addr, MemorySegment lenPtr, int flags) {
+        try {
+            return check((int) ACCEPT4.invokeExact(capture, fd, addr, lenPtr, flags));
+        } catch (Throwable t) {
+            throw fail(t);
+        }
+    }
+
+    public int connect(int fd, MemorySegment addr, int len) {
+        try {
+            return check((int) CONNECT.invokeExact(capture, fd, addr, len));
+        } catch (Throwable t) {
+            throw fail(t);
+        }
+    }
+
+    /** An int-valued option: its value, or {@code -errno}. */
+    public int getsockoptInt(int fd, int level, int name) {
+        MemorySegment val = scratch.asSlice(0, 4);
+        MemorySegment len = scratch.asSlice(8, 4);
+        len.set(ValueLayout.JAVA_INT, 0, 4);
+        try {
+            int r = check((int) GETSOCKOPT.invokeExact(capture, fd, level, name, val, len));
+            return r < 0 ? r : val.get(ValueLayout.JAVA_INT, 0);
+        } catch (Throwable t) {
+            throw fail(t);
+        }
+    }
+
+    public int setsockoptInt(int fd, int level, int name, int value) {
+        MemorySegment val = scratch.asSlice(0, 4);
+        val.set(ValueLayout.JAVA_INT, 0, value);
+        try {
+            return check((int) SETSOCKOPT.invokeExact(capture, fd, level, name, val, 4));
+        } catch (Throwable t) {
+            throw fail(t);
+        }
+    }
+
+    /** SO_LINGER: {@code on} with {@code seconds} (0: reset on close). */
+    public int setLinger(int fd, boolean on, int seconds) {
+        MemorySegment val = scratch.asSlice(0, 8);
+        val.set(ValueLayout.JAVA_INT, 0, on ? 1 : 0);
+        val.set(ValueLayout.JAVA_INT, 4, seconds);
+        try {
+            return check((int) SETSOCKOPT.invokeExact(capture, fd, linux_h.SOL_SOCKET(), linux_h.SO_LINGER(), val, 8));
+        } catch (Throwable t) {
+            throw fail(t);
+        }
+    }
+
+    /** getsockname into {@code addr} (128 bytes); returns the address length or {@code -errno}. */
+    public int getsockname(int fd, MemorySegment addr) {
+        return nameCall(GETSOCKNAME, fd, addr);
+    }
+
+    /** getpeername into {@code addr} (128 bytes); returns the address length or {@code -errno}. */
+    public int getpeername(int fd, MemorySegment addr) {
+        return nameCall(GETPEERNAME, fd, addr);
+    }
+
+    private int nameCall(MethodHandle h, int fd, MemorySegment addr) {
+        MemorySegment len = scratch.asSlice(0, 4);
+        len.set(ValueLayout.JAVA_INT, 0, (int) addr.byteSize());
+        try {
+            int r = check((int) h.invokeExact(capture, fd, addr, len));
+            return r < 0 ? r : len.get(ValueLayout.JAVA_INT, 0);
+        } catch (Throwable t) {
+            throw fail(t);
+        }
+    }
+
+    /** recv into {@code buf[offset, offset+len)}: bytes read, 0 at EOF, or {@code -errno}. */
+    public long recv(int fd, MemorySegment buf, long offset, long len, int flags) {
+        java.util.Objects.checkFromIndexSize(offset, len, buf.byteSize());
+        try {
+            return check((long) RECV.invokeExact(capture, fd, buf.address() + offset, len, flags));
+        } catch (Throwable t) {
+            throw fail(t);
+        }
+    }
+
+    /** send of {@code buf[offset, offset+len)}: bytes written or {@code -errno}. */
+    public long send(int fd, MemorySegment buf, long offset, long len, int flags) {
+        java.util.Objects.checkFromIndexSize(offset, len, buf.byteSize());
+        try {
+            return check((long) SEND.invokeExact(capture, fd, buf.address() + offset, len, flags));
+        } catch (Throwable t) {
+            throw fail(t);
+        }
+    }
+
+    /**
+     * sendmsg of {@code count} iovecs at {@code iov} (a gather write that honours {@code MSG_NOSIGNAL}, which
+     * writev cannot): bytes written or {@code -errno}.
+     */
+    public long sendmsg(int fd, MemorySegment iov, int count, int flags) {
+        msghdr.fill((byte) 0);
+        dev.panamio.sys.linux.ffi.msghdr.msg_iov(msghdr, iov);
+        dev.panamio.sys.linux.ffi.msghdr.msg_iovlen(msghdr, count);
+        try {
+            return check((long) SENDMSG.invokeExact(capture, fd, msghdr.address(), flags));
+        } catch (Throwable t) {
+            throw fail(t);
+        }
+    }
+
+    public int shutdown(int fd, int how) {
+        try {
+            return check((int) SHUTDOWN.invokeExact(capture, fd, how));
+        } catch (Throwable t) {
+            throw fail(t);
+        }
+    }
+
+    /** close; EINTR is not retried (on Linux the descriptor is released anyway). */
+    public int close(int fd) {
+        try {
+            return check((int) CLOSE.invokeExact(capture, fd));
+        } catch (Throwable t) {
+            throw fail(t);
+        }
+    }
+
+    /** The soft RLIMIT_NOFILE, or {@code -errno}. */
+    public long getrlimitNofile() {
+        try {
+            int r = check((int) GETRLIMIT.invokeExact(capture, linux_h.RLIMIT_NOFILE(), scratch));
+            return r < 0 ? r : scratch.get(ValueLayout.JAVA_LONG, 0);
+        } catch (Throwable t) {
+            throw fail(t);
+        }
+    }
+}

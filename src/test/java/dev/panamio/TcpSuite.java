@@ -1,0 +1,784 @@
+package dev.panamio;
+
+import dev.panamio.testing.TestTimes;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * The TCP behaviour every backend must show, on real sockets over loopback. A backend runs it by
+ * subclassing ({@link EpollTcpTest}, ...). Peers are JDK blocking sockets, an independent implementation.
+ */
+abstract class TcpSuite {
+    static final InetSocketAddress ANY_LOCAL = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
+
+    abstract Backend backend();
+
+    /** Accepted connections with a small kernel send buffer, so writes wait in the kernel for room. */
+    static final TcpOptions SMALL_SEND_BUFFER = TcpOptions.defaults().withSocketBuffers(8192, 0);
+
+    private final List<EventLoop> loops = new ArrayList<>();
+
+    EventLoop.Builder builder() {
+        return EventLoop.builder().backend(backend());
+    }
+
+    EventLoop started(EventLoop.Builder b) {
+        EventLoop loop = b.build().start();
+        loops.add(loop);
+        return loop;
+    }
+
+    @AfterEach
+    void closeLoops() {
+        for (EventLoop l : loops) {
+            l.close();
+        }
+        loops.clear();
+    }
+
+    /** Runs {@code action} on the loop thread and returns its result. */
+    static <T> T onLoop(EventLoop loop, java.util.concurrent.Callable<T> action) throws Exception {
+        CompletableFuture<T> f = new CompletableFuture<>();
+        loop.execute(() -> {
+            try {
+                f.complete(action.call());
+            } catch (Throwable t) {
+                f.completeExceptionally(t);
+            }
+        });
+        return f.get(TestTimes.patience().toSeconds(), TimeUnit.SECONDS);
+    }
+
+    static LoopStats statsWhen(EventLoop loop, java.util.function.Predicate<LoopStats> p) throws Exception {
+        long deadline = System.nanoTime() + TestTimes.patience().toNanos();
+        LoopStats s;
+        while (!p.test(s = onLoop(loop, loop::stats))) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("condition never held; last stats: " + s);
+            }
+            Thread.sleep(10);
+        }
+        return s;
+    }
+
+    TcpServer echoServer(EventLoop loop) throws Exception {
+        return onLoop(loop, () -> loop.listen(ANY_LOCAL, conn -> conn.startReading((c, data) -> c.write(data))));
+    }
+
+    static Socket client(InetSocketAddress address) throws IOException {
+        Socket s = new Socket();
+        s.connect(address, (int) TestTimes.patience().toMillis());
+        s.setSoTimeout((int) TestTimes.patience().toMillis());
+        s.setTcpNoDelay(true);
+        return s;
+    }
+
+    static byte[] readFully(InputStream in, int n) throws IOException {
+        byte[] b = in.readNBytes(n);
+        assertThat(b.length).as("bytes before EOF").isEqualTo(n);
+        return b;
+    }
+
+    // ---------------------------------------------------------------------------------------------- echo
+
+    @Test
+    void echoOneByte() throws Exception {
+        EventLoop loop = started(builder());
+        TcpServer server = echoServer(loop);
+        try (Socket s = client(server.localAddress())) {
+            s.getOutputStream().write(42);
+            assertThat(s.getInputStream().read()).isEqualTo(42);
+        }
+    }
+
+    @Test
+    void echoTenMebibytes() throws Exception {
+        EventLoop loop = started(builder());
+        TcpServer server = echoServer(loop);
+        byte[] data = new byte[10 << 20];
+        new Random(7).nextBytes(data);
+        try (Socket s = client(server.localAddress())) {
+            Thread writer = new Thread(() -> {
+                try {
+                    OutputStream out = s.getOutputStream();
+                    for (int off = 0; off < data.length; off += 65536) {
+                        out.write(data, off, Math.min(65536, data.length - off));
+                    }
+                    s.shutdownOutput();
+                } catch (IOException e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            writer.start();
+            byte[] back = s.getInputStream().readAllBytes();
+            writer.join();
+            assertThat(back.length).isEqualTo(data.length);
+            assertThat(Arrays.equals(back, data)).as("echoed bytes equal").isTrue();
+        }
+        statsWhen(loop, st -> st.connections() == 0 && st.lentBytes() == 0 && st.leasedBytes() == 0);
+    }
+
+    @Test
+    void thousandConcurrentConnections() throws Exception {
+        EventLoop loop = started(builder());
+        TcpServer server = echoServer(loop);
+        int n = 1000;
+        List<Socket> sockets = new ArrayList<>();
+        try {
+            for (int i = 0; i < n; i++) {
+                sockets.add(client(server.localAddress()));
+            }
+            for (int i = 0; i < n; i++) {
+                sockets.get(i).getOutputStream().write(("hello " + i + "\n").getBytes(StandardCharsets.US_ASCII));
+            }
+            for (int i = 0; i < n; i++) {
+                byte[] expect = ("hello " + i + "\n").getBytes(StandardCharsets.US_ASCII);
+                assertThat(readFully(sockets.get(i).getInputStream(), expect.length)).isEqualTo(expect);
+            }
+            assertThat(statsWhen(loop, st -> st.connections() == n).connections()).isEqualTo(n);
+        } finally {
+            for (Socket s : sockets) {
+                s.close();
+            }
+        }
+        statsWhen(loop, st -> st.connections() == 0);
+    }
+
+    @Test
+    void panamioClientTalksToPanamioServer() throws Exception {
+        EventLoop loop = started(builder());
+        TcpServer server = echoServer(loop);
+        CompletableFuture<String> reply = new CompletableFuture<>();
+        loop.execute(() -> loop.connect(server.localAddress(), Duration.ofSeconds(10), (conn, err) -> {
+            if (err != null) {
+                reply.completeExceptionally(err);
+                return;
+            }
+            StringBuilder got = new StringBuilder();
+            conn.startReading(new ReadHandler() {
+                @Override
+                public void onData(TcpConnection c, Buffer data) {
+                    got.append(data.toString(StandardCharsets.UTF_8));
+                    data.release();
+                    if (got.length() >= 5) {
+                        reply.complete(got.toString());
+                        c.close();
+                    }
+                }
+
+                @Override
+                public void onError(TcpConnection c, Throwable error) {
+                    reply.completeExceptionally(error);
+                    c.close();
+                }
+            });
+            conn.write("hello".getBytes(StandardCharsets.UTF_8));
+        }));
+        assertThat(reply.get(30, TimeUnit.SECONDS)).isEqualTo("hello");
+        statsWhen(loop, st -> st.connections() == 0);
+    }
+
+    @Test
+    void ipv6Loopback() throws Exception {
+        InetAddress v6;
+        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getByName("::1"))) {
+            v6 = probe.getInetAddress();
+        } catch (IOException noIpv6) {
+            org.junit.jupiter.api.Assumptions.abort("no IPv6 loopback on this machine: " + noIpv6);
+            return;
+        }
+        EventLoop loop = started(builder());
+        TcpServer server = onLoop(loop, () -> loop.listen(new InetSocketAddress(v6, 0),
+                conn -> conn.startReading((c, data) -> c.write(data))));
+        assertThat(server.localAddress().getAddress()).isEqualTo(v6);
+        try (Socket s = client(server.localAddress())) {
+            s.getOutputStream().write("six".getBytes(StandardCharsets.US_ASCII));
+            assertThat(readFully(s.getInputStream(), 3)).isEqualTo("six".getBytes(StandardCharsets.US_ASCII));
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------- EOF, errors
+
+    @Test
+    void halfCloseDeliversEofAndTheServerCanStillWrite() throws Exception {
+        EventLoop loop = started(builder());
+        TcpServer server = onLoop(loop, () -> loop.listen(ANY_LOCAL, conn -> {
+            StringBuilder got = new StringBuilder();
+            conn.startReading(new ReadHandler() {
+                @Override
+                public void onData(TcpConnection c, Buffer data) {
+                    got.append(data.toString(StandardCharsets.US_ASCII));
+                    data.release();
+                }
+
+                @Override
+                public void onEof(TcpConnection c) {
+                    c.write(("got " + got + " then EOF").getBytes(StandardCharsets.US_ASCII));
+                    c.close(); // graceful: the write above still goes out
+                }
+            });
+        }));
+        try (Socket s = client(server.localAddress())) {
+            s.getOutputStream().write("abc".getBytes(StandardCharsets.US_ASCII));
+            s.shutdownOutput();
+            assertThat(new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII))
+                    .isEqualTo("got abc then EOF");
+        }
+    }
+
+    @Test
+    void shutdownOutputSendsFinAndKeepsReading() throws Exception {
+        EventLoop loop = started(builder());
+        CompletableFuture<String> afterFin = new CompletableFuture<>();
+        TcpServer server = onLoop(loop, () -> loop.listen(ANY_LOCAL, conn -> {
+            conn.write("bye".getBytes(StandardCharsets.US_ASCII));
+            conn.shutdownOutput();
+            conn.startReading((c, data) -> {
+                afterFin.complete(data.toString(StandardCharsets.US_ASCII));
+                data.release();
+                c.close();
+            });
+        }));
+        try (Socket s = client(server.localAddress())) {
+            assertThat(new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII)).isEqualTo("bye");
+            s.getOutputStream().write("still here".getBytes(StandardCharsets.US_ASCII));
+            assertThat(afterFin.get(30, TimeUnit.SECONDS)).isEqualTo("still here");
+        }
+    }
+
+    @Test
+    void resetByPeerIsReportedByName() throws Exception {
+        EventLoop loop = started(builder());
+        CompletableFuture<Throwable> readError = new CompletableFuture<>();
+        CountDownLatch accepted = new CountDownLatch(1);
+        AtomicReference<TcpConnection> serverSide = new AtomicReference<>();
+        TcpServer server = onLoop(loop, () -> loop.listen(ANY_LOCAL, conn -> {
+            serverSide.set(conn);
+            accepted.countDown();
+            conn.startReading(new ReadHandler() {
+                @Override
+                public void onData(TcpConnection c, Buffer data) {
+                    data.release();
+                }
+
+                @Override
+                public void onEof(TcpConnection c) {
+                    readError.complete(null);
+                    c.close();
+                }
+
+                @Override
+                public void onError(TcpConnection c, Throwable error) {
+                    readError.complete(error);
+                    c.close();
+                }
+            });
+        }));
+        Socket s = client(server.localAddress());
+        assertThat(accepted.await(30, TimeUnit.SECONDS)).isTrue();
+        s.setSoLinger(true, 0);
+        s.close(); // RST
+        Throwable e = readError.get(30, TimeUnit.SECONDS);
+        assertThat(e).isInstanceOf(NativeIoException.class);
+        assertThat(((NativeIoException) e).errorName()).isEqualTo(expectedResetName());
+        assertThat(e.getMessage()).contains("read ", expectedResetName());
+        statsWhen(loop, st -> st.connections() == 0);
+    }
+
+    String expectedResetName() {
+        return "ECONNRESET";
+    }
+
+    @Test
+    void connectRefusedIsReportedByName() throws Exception {
+        int closedPort;
+        try (ServerSocket ss = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            closedPort = ss.getLocalPort();
+        }
+        EventLoop loop = started(builder());
+        CompletableFuture<Throwable> result = new CompletableFuture<>();
+        InetSocketAddress target = new InetSocketAddress(InetAddress.getLoopbackAddress(), closedPort);
+        loop.execute(() -> loop.connect(target, Duration.ofSeconds(10), (c, e) -> result.complete(e)));
+        Throwable e = result.get(30, TimeUnit.SECONDS);
+        assertThat(e).isInstanceOf(NativeIoException.class)
+                .hasMessageContaining("connect 127.0.0.1:" + closedPort)
+                .hasMessageContaining("ECONNREFUSED");
+        statsWhen(loop, st -> st.connections() == 0 && st.opsInKernel() == 0);
+    }
+
+    @Test
+    void connectTimeoutAgainstAFullBacklog() throws Exception {
+        // A listener that never accepts, with its backlog filled: further SYNs are dropped, so a connect
+        // waits until its deadline.
+        try (ServerSocket ss = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            List<Socket> fillers = new ArrayList<>();
+            try {
+                for (int i = 0; i < 8; i++) {
+                    Socket f = new Socket();
+                    try {
+                        f.connect(ss.getLocalSocketAddress(), 200);
+                        fillers.add(f);
+                    } catch (IOException full) {
+                        f.close();
+                        break;
+                    }
+                }
+                EventLoop loop = started(builder());
+                CompletableFuture<Throwable> result = new CompletableFuture<>();
+                loop.execute(() -> loop.connect((InetSocketAddress) ss.getLocalSocketAddress(),
+                        Duration.ofMillis(300), (c, e) -> result.complete(e)));
+                Throwable e = result.get(30, TimeUnit.SECONDS);
+                assertThat(e).isInstanceOf(OperationTimeoutException.class).hasMessageContaining("connect");
+                LoopStats st = statsWhen(loop, s -> s.connections() == 0 && s.opsInKernel() == 0);
+                assertThat(st.timeouts()).isGreaterThanOrEqualTo(1);
+            } finally {
+                for (Socket f : fillers) {
+                    f.close();
+                }
+            }
+        }
+    }
+
+    @Test
+    void listenOnABusyPortFailsWithEaddrinuse() throws Exception {
+        try (ServerSocket ss = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            EventLoop loop = started(builder());
+            InetSocketAddress busy = (InetSocketAddress) ss.getLocalSocketAddress();
+            assertThatThrownBy(() -> onLoop(loop, () -> loop.listen(busy, c -> { })))
+                    .hasCauseInstanceOf(NativeIoException.class)
+                    .hasMessageContaining("bind 127.0.0.1:" + busy.getPort())
+                    .hasMessageContaining("EADDRINUSE");
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------- timeouts
+
+    @Test
+    void readTimeoutReclaimsTheBufferAndReportsTheTimeout() throws Exception {
+        EventLoop loop = started(builder().readTimeout(Duration.ofMillis(200)));
+        CompletableFuture<Throwable> error = new CompletableFuture<>();
+        TcpServer server = onLoop(loop, () -> loop.listen(ANY_LOCAL, conn -> conn.startReading(new ReadHandler() {
+            @Override
+            public void onData(TcpConnection c, Buffer data) {
+                data.release();
+            }
+
+            @Override
+            public void onError(TcpConnection c, Throwable e) {
+                error.complete(e);
+                c.close();
+            }
+        })));
+        try (Socket s = client(server.localAddress())) {
+            Throwable e = error.get(30, TimeUnit.SECONDS);
+            assertThat(e).isInstanceOf(OperationTimeoutException.class).hasMessageContaining("read");
+            assertThat(s.getInputStream().read()).as("server closed after the timeout").isEqualTo(-1);
+        }
+        LoopStats st = statsWhen(loop, x -> x.connections() == 0);
+        assertThat(st.lentBytes()).isEqualTo(backendRingBytes(st));
+        assertThat(st.timeouts()).isGreaterThanOrEqualTo(1);
+    }
+
+    /** Bytes a backend lends for good (an io_uring buffer ring); 0 for epoll. */
+    long backendRingBytes(LoopStats st) {
+        return 0;
+    }
+
+    @Test
+    void oneShotReadWithItsOwnTimeout() throws Exception {
+        EventLoop loop = started(builder());
+        CompletableFuture<Object> outcome = new CompletableFuture<>();
+        TcpServer server = onLoop(loop, () -> loop.listen(ANY_LOCAL, conn -> conn.read(Duration.ofMillis(100),
+                new ReadHandler() {
+                    @Override
+                    public void onData(TcpConnection c, Buffer data) {
+                        outcome.complete(data.toString(StandardCharsets.US_ASCII));
+                        data.release();
+                    }
+
+                    @Override
+                    public void onError(TcpConnection c, Throwable e) {
+                        outcome.complete(e);
+                        c.close();
+                    }
+                })));
+        try (Socket s = client(server.localAddress())) {
+            assertThat(outcome.get(30, TimeUnit.SECONDS)).isInstanceOf(OperationTimeoutException.class);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------- memory
+
+    @Test
+    void idleConnectionsHoldNoBuffer() throws Exception {
+        EventLoop loop = started(builder());
+        TcpServer server = echoServer(loop);
+        int n = 2000;
+        List<Socket> sockets = new ArrayList<>();
+        try {
+            for (int i = 0; i < n; i++) {
+                sockets.add(client(server.localAddress()));
+            }
+            LoopStats st = statsWhen(loop, x -> x.connections() == n);
+            System.out.printf("[%s] %d idle connections: lentBytes=%d leasedBytes=%d nativeBytes=%d opsInKernel=%d%n",
+                    backend(), n, st.lentBytes(), st.leasedBytes(), st.nativeBytes(), st.opsInKernel());
+            assertThat(st.lentBytes()).isEqualTo(backendRingBytes(st));
+            assertThat(st.leasedBytes()).isZero();
+        } finally {
+            for (Socket s : sockets) {
+                s.close();
+            }
+        }
+        statsWhen(loop, x -> x.connections() == 0);
+    }
+
+    @Test
+    void releasedLeaseThrowsAndNeverReadsRecycledMemory() throws Exception {
+        EventLoop loop = started(builder());
+        CompletableFuture<List<Throwable>> result = new CompletableFuture<>();
+        TcpServer server = onLoop(loop, () -> loop.listen(ANY_LOCAL, conn -> conn.startReading((c, data) -> {
+            List<Throwable> errors = new ArrayList<>();
+            var view = data.segment();
+            data.release();
+            for (Runnable r : List.<Runnable>of(
+                    () -> view.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 0),
+                    () -> data.get(0),
+                    data::length,
+                    data::toArray,
+                    data::segment,
+                    () -> c.write(data))) {
+                try {
+                    r.run();
+                } catch (Throwable t) {
+                    errors.add(t);
+                }
+            }
+            data.release(); // idempotent
+            result.complete(errors);
+            c.close();
+        })));
+        try (Socket s = client(server.localAddress())) {
+            s.getOutputStream().write(1);
+            List<Throwable> errors = result.get(30, TimeUnit.SECONDS);
+            assertThat(errors).hasSize(6).allSatisfy(e -> assertThat(e).isInstanceOf(IllegalStateException.class));
+        }
+    }
+
+    @Test
+    void opsBeyondTheWatermarkQueueAndDrainInOrder() throws Exception {
+        // Watermark 1: one write in the kernel at a time. Peers that do not read hold their writes in the
+        // kernel; the others queue in FIFO order holding no buffer, and drain as the readers read.
+        EventLoop loop = started(builder().highWatermark(1).bufferSize(4096).writeTimeout(Timeout.NONE));
+        int peers = 4;
+        List<Integer> completionOrder = new CopyOnWriteArrayList<>();
+        List<TcpConnection> conns = new CopyOnWriteArrayList<>();
+        CountDownLatch accepted = new CountDownLatch(peers);
+        TcpServer server = onLoop(loop, () -> loop.listen(ANY_LOCAL, SMALL_SEND_BUFFER, c -> {
+            conns.add(c);
+            accepted.countDown();
+        }));
+        List<Socket> sockets = new ArrayList<>();
+        try {
+            for (int i = 0; i < peers; i++) {
+                Socket s = client(server.localAddress());
+                sockets.add(s);
+                assertThat(statsWhen(loop, x -> x.connections() == sockets.size()).connections()).isEqualTo(sockets.size());
+            }
+            assertThat(accepted.await(30, TimeUnit.SECONDS)).isTrue();
+            byte[] big = new byte[1 << 20]; // far more than the small socket buffers hold
+            onLoop(loop, () -> {
+                for (int i = 0; i < peers; i++) {
+                    int n = i;
+                    conns.get(i).write(big, (v, e) -> completionOrder.add(e == null ? n : -1 - n));
+                }
+                return null;
+            });
+            LoopStats st = statsWhen(loop, x -> x.opsQueued() > 0 && x.opsInKernel() >= 1);
+            assertThat(st.watermarkHits()).isPositive();
+            assertThat(st.lentBytes()).isLessThanOrEqualTo(4096L + backendRingBytes(st));
+            // Drain every peer concurrently; the writes must complete in submission order.
+            List<Thread> readers = new ArrayList<>();
+            for (Socket s : sockets) {
+                Thread t = new Thread(() -> {
+                    try {
+                        readFully(s.getInputStream(), big.length);
+                    } catch (IOException e) {
+                        throw new RuntimeException(e);
+                    }
+                });
+                t.start();
+                readers.add(t);
+            }
+            for (Thread t : readers) {
+                t.join(TestTimes.patience().toMillis());
+            }
+            statsWhen(loop, x -> x.opsQueued() == 0);
+            long deadline = System.nanoTime() + TestTimes.patience().toNanos();
+            while (completionOrder.size() < peers && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertThat(completionOrder).containsExactly(0, 1, 2, 3);
+        } finally {
+            for (Socket s : sockets) {
+                s.close();
+            }
+        }
+    }
+
+    @Test
+    void maxQueuedRefusesWithOverloadedException() throws Exception {
+        EventLoop loop = started(builder().highWatermark(1).maxQueued(8).bufferSize(4096).writeTimeout(Timeout.NONE));
+        CompletableFuture<TcpConnection> accepted = new CompletableFuture<>();
+        TcpServer server = onLoop(loop, () -> loop.listen(ANY_LOCAL, accepted::complete));
+        try (Socket s = client(server.localAddress())) {
+            s.setReceiveBufferSize(4096);
+            TcpConnection c = accepted.get(30, TimeUnit.SECONDS);
+            List<Throwable> outcomes = new CopyOnWriteArrayList<>();
+            onLoop(loop, () -> {
+                byte[] chunk = new byte[4096];
+                for (int i = 0; i < 100_000 && outcomes.isEmpty(); i++) {
+                    c.write(chunk, (v, e) -> {
+                        if (e != null) {
+                            outcomes.add(e);
+                        }
+                    });
+                }
+                return null;
+            });
+            long deadline = System.nanoTime() + TestTimes.patience().toNanos();
+            while (outcomes.isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertThat(outcomes).isNotEmpty();
+            assertThat(outcomes.get(0)).isInstanceOf(OverloadedException.class).hasMessageContaining("maxQueued 8");
+            LoopStats st = onLoop(loop, loop::stats);
+            assertThat(st.overloads()).isPositive();
+            assertThat(st.opsQueued()).isLessThanOrEqualTo(8);
+        }
+    }
+
+    @Test
+    void writerToAPeerThatNeverReadsStopsAtTheWatermark() throws Exception {
+        EventLoop loop = started(builder().writeTimeout(Timeout.NONE));
+        CompletableFuture<TcpConnection> accepted = new CompletableFuture<>();
+        TcpServer server = onLoop(loop, () -> loop.listen(ANY_LOCAL,
+                TcpOptions.defaults().withWriteWatermarks(64 * 1024, 16 * 1024), accepted::complete));
+        try (Socket s = client(server.localAddress())) {
+            s.setReceiveBufferSize(4096);
+            TcpConnection c = accepted.get(30, TimeUnit.SECONDS);
+            AtomicInteger writes = new AtomicInteger();
+            List<Boolean> signals = new CopyOnWriteArrayList<>();
+            CompletableFuture<Long> stoppedAt = new CompletableFuture<>();
+            onLoop(loop, () -> {
+                c.onWritabilityChanged(conn -> signals.add(conn.isWritable()));
+                byte[] chunk = new byte[8192];
+                // A well-behaved producer: write while writable.
+                Runnable[] produce = new Runnable[1];
+                produce[0] = () -> {
+                    while (c.isWritable() && writes.get() < 100_000) {
+                        c.write(chunk, null);
+                        writes.incrementAndGet();
+                    }
+                    stoppedAt.complete(c.queuedBytes());
+                };
+                produce[0].run();
+                return null;
+            });
+            long queued = stoppedAt.get(30, TimeUnit.SECONDS);
+            assertThat(queued).isGreaterThanOrEqualTo(64 * 1024).isLessThan(64 * 1024 + 8192);
+            assertThat(writes.get()).isLessThan(100_000);
+            long deadline = System.nanoTime() + TestTimes.patience().toNanos();
+            while (signals.isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertThat(signals).startsWith(false);
+            // The peer starts reading: the queue drains below the low watermark and writability returns.
+            Thread reader = new Thread(() -> {
+                try {
+                    s.getInputStream().readNBytes(writes.get() * 8192);
+                } catch (IOException ignored) {
+                    // socket closed at the end of the test
+                }
+            });
+            reader.start();
+            while (!signals.contains(true) && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertThat(signals).containsExactly(false, true);
+            reader.join(TestTimes.patience().toMillis());
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------- close
+
+    @Test
+    void closeWithOpsInFlightDeliversEachCallbackOnce() throws Exception {
+        EventLoop loop = started(builder().writeTimeout(Timeout.NONE));
+        CompletableFuture<TcpConnection> accepted = new CompletableFuture<>();
+        TcpServer server = onLoop(loop, () -> loop.listen(ANY_LOCAL, accepted::complete));
+        try (Socket s = client(server.localAddress())) {
+            s.setReceiveBufferSize(4096);
+            TcpConnection c = accepted.get(30, TimeUnit.SECONDS);
+            int writes = 64;
+            AtomicInteger[] calls = new AtomicInteger[writes];
+            List<Throwable> errors = new CopyOnWriteArrayList<>();
+            onLoop(loop, () -> {
+                byte[] chunk = new byte[64 * 1024];
+                for (int i = 0; i < writes; i++) {
+                    AtomicInteger n = calls[i] = new AtomicInteger();
+                    c.write(chunk, (v, e) -> {
+                        n.incrementAndGet();
+                        if (e != null) {
+                            errors.add(e);
+                        }
+                    });
+                }
+                c.abort();
+                c.abort(); // twice: idempotent
+                return null;
+            });
+            statsWhen(loop, x -> x.connections() == 0 && x.opsInKernel() == 1); // the server's accept
+            Thread.sleep(50);
+            for (AtomicInteger n : calls) {
+                assertThat(n).hasValue(1);
+            }
+            assertThat(errors).isNotEmpty().allSatisfy(e -> assertThat(e).isInstanceOf(ClosedException.class));
+            LoopStats st = onLoop(loop, loop::stats);
+            assertThat(st.leasedBytes()).isZero();
+            assertThat(st.lentBytes()).isEqualTo(backendRingBytes(st));
+        }
+    }
+
+    @Test
+    void loopCloseWithConnectionsAndOpsInFlight() throws Exception {
+        EventLoop loop = builder().writeTimeout(Timeout.NONE).build().start();
+        List<Throwable> writeErrors = new CopyOnWriteArrayList<>();
+        AtomicInteger writeCallbacks = new AtomicInteger();
+        int peers = 4;
+        int writesEach = 8;
+        CountDownLatch ready = new CountDownLatch(peers);
+        TcpServer server = onLoop(loop, () -> loop.listen(ANY_LOCAL, SMALL_SEND_BUFFER, c -> {
+            c.startReading((conn, data) -> data.release());
+            byte[] chunk = new byte[256 * 1024]; // 2 MiB a peer: far more than the socket buffers take
+            for (int i = 0; i < writesEach; i++) {
+                c.write(chunk, (v, e) -> {
+                    writeCallbacks.incrementAndGet();
+                    if (e != null) {
+                        writeErrors.add(e);
+                    }
+                });
+            }
+            ready.countDown();
+        }));
+        List<Socket> sockets = new ArrayList<>();
+        try {
+            for (int i = 0; i < peers; i++) {
+                Socket s = client(server.localAddress());
+                s.setReceiveBufferSize(8192);
+                sockets.add(s);
+            }
+            assertThat(ready.await(30, TimeUnit.SECONDS)).isTrue();
+            // More than the server's accept: writes wait in the kernel for room.
+            assertThat(statsWhen(loop, x -> x.opsInKernel() > 1).opsInKernel()).isGreaterThan(1);
+            loop.close();
+            assertThat(loop.stats().nativeBytes()).isZero();
+            assertThat(writeCallbacks).hasValue(peers * writesEach);
+            assertThat(writeErrors).isNotEmpty().allSatisfy(e -> assertThat(e).isInstanceOf(ClosedException.class));
+        } finally {
+            for (Socket s : sockets) {
+                s.close();
+            }
+        }
+    }
+
+
+    @Test
+    void connectionClosedFromInsideItsOwnCallback() throws Exception {
+        EventLoop loop = started(builder());
+        AtomicInteger eofs = new AtomicInteger();
+        TcpServer server = onLoop(loop, () -> loop.listen(ANY_LOCAL, conn -> conn.startReading(new ReadHandler() {
+            @Override
+            public void onData(TcpConnection c, Buffer data) {
+                c.write(data);
+                c.close();
+                c.close();
+            }
+
+            @Override
+            public void onEof(TcpConnection c) {
+                eofs.incrementAndGet();
+            }
+        })));
+        try (Socket s = client(server.localAddress())) {
+            s.getOutputStream().write("x".getBytes(StandardCharsets.US_ASCII));
+            assertThat(s.getInputStream().readAllBytes()).containsExactly('x');
+        }
+        statsWhen(loop, x -> x.connections() == 0);
+        assertThat(eofs).hasValue(0);
+    }
+
+    @Test
+    void serverCloseStopsAccepting() throws Exception {
+        EventLoop loop = started(builder());
+        TcpServer server = echoServer(loop);
+        InetSocketAddress addr = server.localAddress();
+        onLoop(loop, () -> {
+            server.close();
+            server.close();
+            return null;
+        });
+        statsWhen(loop, x -> x.handles() == 0);
+        assertThatThrownBy(() -> {
+            try (Socket s = new Socket()) {
+                s.connect(addr, 2000);
+            }
+        }).isInstanceOf(IOException.class);
+    }
+
+    @Test
+    void writesAfterCloseFailClearly() throws Exception {
+        EventLoop loop = started(builder());
+        CompletableFuture<Throwable> thrown = new CompletableFuture<>();
+        TcpServer server = onLoop(loop, () -> loop.listen(ANY_LOCAL, c -> {
+            c.close();
+            try {
+                c.write(new byte[1]);
+                thrown.complete(null);
+            } catch (Throwable t) {
+                thrown.complete(t);
+            }
+        }));
+        try (Socket s = client(server.localAddress())) {
+            assertThat(thrown.get(30, TimeUnit.SECONDS)).isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("closed");
+        }
+    }
+
+    void withServer(EventLoop loop, Consumer<TcpConnection> onAccept) throws Exception {
+        onLoop(loop, () -> loop.listen(ANY_LOCAL, onAccept::accept));
+    }
+}
