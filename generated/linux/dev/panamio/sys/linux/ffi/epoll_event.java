@@ -24,8 +24,8 @@ public class epoll_event {
     }
 
     private static final GroupLayout $LAYOUT = MemoryLayout.structLayout(
-        linux_h.align(linux_h.C_INT, 4).withName("events"),
-        linux_h.align(epoll_data.layout(), 4).withName("data")
+        linux_h.align(linux_h.C_INT, 1).withName("events"),
+        linux_h.align(epoll_data.layout(), 1).withName("data")
     ).withName("epoll_event");
 
     /**

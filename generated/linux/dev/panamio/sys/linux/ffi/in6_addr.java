@@ -24,7 +24,7 @@ public class in6_addr {
     }
 
     private static final GroupLayout $LAYOUT = MemoryLayout.structLayout(
-        MemoryLayout.sequenceLayout(16, linux_h.C_CHAR).withName("__in6_u")
+        MemoryLayout.unionLayout(MemoryLayout.sequenceLayout(16, linux_h.C_CHAR).withName("__u6_addr8"), MemoryLayout.sequenceLayout(8, linux_h.C_SHORT).withName("__u6_addr16"), MemoryLayout.sequenceLayout(4, linux_h.C_INT).withName("__u6_addr32")).withName("__in6_u")
     ).withName("in6_addr");
 
     /**
@@ -34,15 +34,15 @@ public class in6_addr {
         return $LAYOUT;
     }
 
-    private static final SequenceLayout __in6_u$LAYOUT = (SequenceLayout)$LAYOUT.select(groupElement("__in6_u"));
+    private static final GroupLayout __in6_u$LAYOUT = (GroupLayout)$LAYOUT.select(groupElement("__in6_u"));
 
     /**
      * Layout for field:
      * {@snippet lang=c :
-     * char __in6_u[16]
+     * union __in6_u
      * }
      */
-    public static final SequenceLayout __in6_u$layout() {
+    public static final GroupLayout __in6_u$layout() {
         return __in6_u$LAYOUT;
     }
 
@@ -51,7 +51,7 @@ public class in6_addr {
     /**
      * Offset for field:
      * {@snippet lang=c :
-     * char __in6_u[16]
+     * union __in6_u
      * }
      */
     public static final long __in6_u$offset() {
@@ -61,7 +61,7 @@ public class in6_addr {
     /**
      * Getter for field:
      * {@snippet lang=c :
-     * char __in6_u[16]
+     * union __in6_u
      * }
      */
     public static MemorySegment __in6_u(MemorySegment struct) {
@@ -71,7 +71,7 @@ public class in6_addr {
     /**
      * Setter for field:
      * {@snippet lang=c :
-     * char __in6_u[16]
+     * union __in6_u
      * }
      */
     public static void __in6_u(MemorySegment struct, MemorySegment fieldValue) {

@@ -385,7 +385,7 @@ public class linux_h {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int bind(int __fd, const struct sockaddr *__addr, socklen_t __len)
+     * int bind(int __fd, __CONST_SOCKADDR_ARG __addr, socklen_t __len)
      * }
      */
     public static FunctionDescriptor bind$descriptor() {
@@ -395,7 +395,7 @@ public class linux_h {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int bind(int __fd, const struct sockaddr *__addr, socklen_t __len)
+     * int bind(int __fd, __CONST_SOCKADDR_ARG __addr, socklen_t __len)
      * }
      */
     public static MethodHandle bind$handle() {
@@ -405,7 +405,7 @@ public class linux_h {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int bind(int __fd, const struct sockaddr *__addr, socklen_t __len)
+     * int bind(int __fd, __CONST_SOCKADDR_ARG __addr, socklen_t __len)
      * }
      */
     public static MemorySegment bind$address() {
@@ -414,7 +414,7 @@ public class linux_h {
 
     /**
      * {@snippet lang=c :
-     * int bind(int __fd, const struct sockaddr *__addr, socklen_t __len)
+     * int bind(int __fd, __CONST_SOCKADDR_ARG __addr, socklen_t __len)
      * }
      */
     public static int bind(int __fd, MemorySegment __addr, int __len) {
@@ -505,7 +505,7 @@ public class linux_h {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int accept4(int __fd, struct sockaddr *restrict __addr, socklen_t *restrict __addr_len, int __flags)
+     * int accept4(int __fd, __SOCKADDR_ARG __addr, socklen_t *restrict __addr_len, int __flags)
      * }
      */
     public static FunctionDescriptor accept4$descriptor() {
@@ -515,7 +515,7 @@ public class linux_h {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int accept4(int __fd, struct sockaddr *restrict __addr, socklen_t *restrict __addr_len, int __flags)
+     * int accept4(int __fd, __SOCKADDR_ARG __addr, socklen_t *restrict __addr_len, int __flags)
      * }
      */
     public static MethodHandle accept4$handle() {
@@ -525,7 +525,7 @@ public class linux_h {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int accept4(int __fd, struct sockaddr *restrict __addr, socklen_t *restrict __addr_len, int __flags)
+     * int accept4(int __fd, __SOCKADDR_ARG __addr, socklen_t *restrict __addr_len, int __flags)
      * }
      */
     public static MemorySegment accept4$address() {
@@ -534,7 +534,7 @@ public class linux_h {
 
     /**
      * {@snippet lang=c :
-     * int accept4(int __fd, struct sockaddr *restrict __addr, socklen_t *restrict __addr_len, int __flags)
+     * int accept4(int __fd, __SOCKADDR_ARG __addr, socklen_t *restrict __addr_len, int __flags)
      * }
      */
     public static int accept4(int __fd, MemorySegment __addr, MemorySegment __addr_len, int __flags) {
@@ -565,7 +565,7 @@ public class linux_h {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int connect(int __fd, const struct sockaddr *__addr, socklen_t __len)
+     * int connect(int __fd, __CONST_SOCKADDR_ARG __addr, socklen_t __len)
      * }
      */
     public static FunctionDescriptor connect$descriptor() {
@@ -575,7 +575,7 @@ public class linux_h {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int connect(int __fd, const struct sockaddr *__addr, socklen_t __len)
+     * int connect(int __fd, __CONST_SOCKADDR_ARG __addr, socklen_t __len)
      * }
      */
     public static MethodHandle connect$handle() {
@@ -585,7 +585,7 @@ public class linux_h {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int connect(int __fd, const struct sockaddr *__addr, socklen_t __len)
+     * int connect(int __fd, __CONST_SOCKADDR_ARG __addr, socklen_t __len)
      * }
      */
     public static MemorySegment connect$address() {
@@ -594,7 +594,7 @@ public class linux_h {
 
     /**
      * {@snippet lang=c :
-     * int connect(int __fd, const struct sockaddr *__addr, socklen_t __len)
+     * int connect(int __fd, __CONST_SOCKADDR_ARG __addr, socklen_t __len)
      * }
      */
     public static int connect(int __fd, MemorySegment __addr, int __len) {
@@ -749,7 +749,7 @@ public class linux_h {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int getsockname(int __fd, struct sockaddr *restrict __addr, socklen_t *restrict __len)
+     * int getsockname(int __fd, __SOCKADDR_ARG __addr, socklen_t *restrict __len)
      * }
      */
     public static FunctionDescriptor getsockname$descriptor() {
@@ -759,7 +759,7 @@ public class linux_h {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int getsockname(int __fd, struct sockaddr *restrict __addr, socklen_t *restrict __len)
+     * int getsockname(int __fd, __SOCKADDR_ARG __addr, socklen_t *restrict __len)
      * }
      */
     public static MethodHandle getsockname$handle() {
@@ -769,7 +769,7 @@ public class linux_h {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int getsockname(int __fd, struct sockaddr *restrict __addr, socklen_t *restrict __len)
+     * int getsockname(int __fd, __SOCKADDR_ARG __addr, socklen_t *restrict __len)
      * }
      */
     public static MemorySegment getsockname$address() {
@@ -778,7 +778,7 @@ public class linux_h {
 
     /**
      * {@snippet lang=c :
-     * int getsockname(int __fd, struct sockaddr *restrict __addr, socklen_t *restrict __len)
+     * int getsockname(int __fd, __SOCKADDR_ARG __addr, socklen_t *restrict __len)
      * }
      */
     public static int getsockname(int __fd, MemorySegment __addr, MemorySegment __len) {
@@ -809,7 +809,7 @@ public class linux_h {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int getpeername(int __fd, struct sockaddr *restrict __addr, socklen_t *restrict __len)
+     * int getpeername(int __fd, __SOCKADDR_ARG __addr, socklen_t *restrict __len)
      * }
      */
     public static FunctionDescriptor getpeername$descriptor() {
@@ -819,7 +819,7 @@ public class linux_h {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int getpeername(int __fd, struct sockaddr *restrict __addr, socklen_t *restrict __len)
+     * int getpeername(int __fd, __SOCKADDR_ARG __addr, socklen_t *restrict __len)
      * }
      */
     public static MethodHandle getpeername$handle() {
@@ -829,7 +829,7 @@ public class linux_h {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int getpeername(int __fd, struct sockaddr *restrict __addr, socklen_t *restrict __len)
+     * int getpeername(int __fd, __SOCKADDR_ARG __addr, socklen_t *restrict __len)
      * }
      */
     public static MemorySegment getpeername$address() {
@@ -838,7 +838,7 @@ public class linux_h {
 
     /**
      * {@snippet lang=c :
-     * int getpeername(int __fd, struct sockaddr *restrict __addr, socklen_t *restrict __len)
+     * int getpeername(int __fd, __SOCKADDR_ARG __addr, socklen_t *restrict __len)
      * }
      */
     public static int getpeername(int __fd, MemorySegment __addr, MemorySegment __len) {
