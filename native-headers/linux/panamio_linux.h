@@ -22,5 +22,8 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <poll.h>
+#include <linux/io_uring.h>
+#include <linux/time_types.h>
 
 #endif

@@ -384,7 +384,7 @@ public final class EventLoop implements AutoCloseable {
         var pool = core.pool();
         return new LoopStats(core.backend().name(), TcpConnection.openCount(core), core.handleCount(),
                 core.timerCount(), core.pendingCallbacks(), core.opsInKernel(), core.opsQueued(),
-                core.memory().bytes(), core.lentBytes(), pool.leasedBytes(), pool.freeBytes(),
+                core.memory().bytes(), core.lentBytes(), pool.ringBytes(), pool.leasedBytes(), pool.freeBytes(),
                 core.completed(), core.timeouts(), core.watermarkHits(), core.overloads(), core.callbackErrors());
     }
 
@@ -568,7 +568,8 @@ public final class EventLoop implements AutoCloseable {
                     Timeout.toNanos(connectTimeout, "connect"), Timeout.toNanos(readTimeout, "read"),
                     Timeout.toNanos(writeTimeout, "write"), handler);
             String name = b.name().toLowerCase(Locale.ROOT);
-            LoopCore core = new LoopCore(config, (memory, pool) -> Backends.open(name, memory, pool));
+            LoopCore core = new LoopCore(config,
+                    (memory, pool, registry, ring) -> Backends.open(name, memory, pool, registry, ring));
             return new EventLoop(core, b);
         }
     }

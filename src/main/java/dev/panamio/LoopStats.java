@@ -5,7 +5,8 @@ package dev.panamio;
  *
  * <p>Native memory: {@code nativeBytes} is everything the loop allocated (buffer slabs, backend rings, event
  * arrays). Of the buffer pool's bytes, {@code lentBytes} are lent to the kernel right now (held by
- * operations in it, or by a provided-buffer ring), {@code leasedBytes} are held by user code through
+ * operations in it, or by a provided-buffer ring: {@code ringBytes} of them), {@code leasedBytes} are held by
+ * user code through
  * {@link Buffer} leases, and {@code freeBytes} are free: {@code lent + leased + free} equals the pool's size.
  *
  * @param backend          the kernel queue, e.g. {@code epoll}
@@ -17,6 +18,8 @@ package dev.panamio;
  * @param opsQueued        operations waiting in user space behind the high watermark (and queued writes)
  * @param nativeBytes      native bytes the loop holds
  * @param lentBytes        pool bytes lent to the kernel
+ * @param ringBytes        of those, bytes lent ahead of time to a provided-buffer ring (io_uring), independent
+ *                         of the number of connections
  * @param leasedBytes      pool bytes held by user leases
  * @param freeBytes        pool bytes free
  * @param completed        operations completed since start
@@ -35,6 +38,7 @@ public record LoopStats(
         int opsQueued,
         long nativeBytes,
         long lentBytes,
+        long ringBytes,
         long leasedBytes,
         long freeBytes,
         long completed,
@@ -48,7 +52,7 @@ public record LoopStats(
         return "{\"backend\":\"" + backend + "\",\"connections\":" + connections + ",\"handles\":" + handles
                 + ",\"timers\":" + timers + ",\"pendingCallbacks\":" + pendingCallbacks
                 + ",\"opsInKernel\":" + opsInKernel + ",\"opsQueued\":" + opsQueued
-                + ",\"nativeBytes\":" + nativeBytes + ",\"lentBytes\":" + lentBytes
+                + ",\"nativeBytes\":" + nativeBytes + ",\"lentBytes\":" + lentBytes + ",\"ringBytes\":" + ringBytes
                 + ",\"leasedBytes\":" + leasedBytes + ",\"freeBytes\":" + freeBytes
                 + ",\"completed\":" + completed + ",\"timeouts\":" + timeouts
                 + ",\"watermarkHits\":" + watermarkHits + ",\"overloads\":" + overloads

@@ -62,6 +62,7 @@ public final class TcpConnection extends Handle {
     private boolean reading;
     private boolean oneShot;
     private boolean eof;
+    private boolean ringDry;
     private Buffer stashed;
 
     private final WriteQueue queue = new WriteQueue();
@@ -249,7 +250,8 @@ public final class TcpConnection extends Handle {
         if (!reading || closing || readOp.isPending() || recvOp.isPending()) {
             return;
         }
-        readOp.kind = core.backend().supportsSelectedBuffers() ? OpKind.RECV_SELECT : OpKind.POLL_READABLE;
+        readOp.kind = core.backend().supportsSelectedBuffers() && !ringDry ? OpKind.RECV_SELECT : OpKind.POLL_READABLE;
+        ringDry = false;
         readOp.submit(readTimeout());
     }
 
@@ -290,9 +292,10 @@ public final class TcpConnection extends Handle {
             return;
         }
         if (kind == ErrorKind.NO_BUFFERS) {
-            // The provided-buffer ring ran dry: every buffer is out with user code or queued writes. Retry
-            // on the next tick rather than spin; the data waits in the kernel's socket buffer.
-            core.immediate(this::armReadIfIdle);
+            // The provided-buffer ring ran dry (every ring buffer is out with user code): this read waits for
+            // readiness instead and then takes a pool buffer through the gate, so nothing spins.
+            ringDry = true;
+            armReadIfIdle();
             return;
         }
         ReadHandler h = reader;

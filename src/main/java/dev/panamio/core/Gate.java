@@ -19,10 +19,18 @@ final class Gate {
     private CoreOp tail;
     private int queued;
     private long hits;
+    private int reserved;
 
     Gate(int highWatermark, long maxLentBytes) {
         this.highWatermark = highWatermark;
         this.maxLentBytes = maxLentBytes;
+    }
+
+    /** Counts memory a backend lends for good (a provided-buffer ring) against the limits. */
+    void reserve(int ops, long reservedBytes) {
+        inKernel += ops;
+        bytes += reservedBytes;
+        reserved += ops;
     }
 
     /**
@@ -30,7 +38,7 @@ final class Gate {
      * the byte limit cannot wait forever); otherwise queues it and returns false.
      */
     boolean admitOrQueue(CoreOp op, long opBytes) {
-        if (head == null && (inKernel == 0 || (inKernel < highWatermark && bytes + opBytes <= maxLentBytes))) {
+        if (head == null && (inKernel == reserved || (inKernel < highWatermark && bytes + opBytes <= maxLentBytes))) {
             take(op, opBytes);
             return true;
         }
@@ -69,7 +77,7 @@ final class Gate {
     /** The next queued op if it fits now (removed from the FIFO and counted), else null. */
     CoreOp nextAdmissible() {
         CoreOp op = head;
-        if (op == null || !(inKernel == 0 || (inKernel < highWatermark && bytes + op.gateBytes <= maxLentBytes))) {
+        if (op == null || !(inKernel == reserved || (inKernel < highWatermark && bytes + op.gateBytes <= maxLentBytes))) {
             return null;
         }
         unqueue(op);

@@ -8,7 +8,6 @@ import dev.panamio.sys.OpRegistry;
 import java.util.ArrayDeque;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.BiFunction;
 
 /**
  * The loop: its phases, in Node/libuv order, in one place ({@link #runOnce}); the op table, deadlines,
@@ -30,6 +29,11 @@ public final class LoopCore implements CompletionSink {
     public static final int MAX_GATHER = 64;
     /** Size of one gather entry: iovec and WSABUF are both 16 bytes on 64-bit platforms. */
     public static final int IOV_ENTRY_BYTES = 16;
+    /**
+     * Where, in a gather array, 64 bytes are left for the backend (io_uring's msghdr), so everything a gather
+     * write lends the kernel lives, unmoved, in the one slot.
+     */
+    public static final int GATHER_HEADER_OFFSET = IOV_ENTRY_BYTES * MAX_GATHER;
 
     public enum State { OPEN, CLOSING, CLOSED }
 
@@ -73,21 +77,51 @@ public final class LoopCore implements CompletionSink {
     private long overloads;
     private long callbackErrors;
 
-    public LoopCore(LoopConfig config, BiFunction<NativeMemory, BufferPool, IoBackend> backendFactory) {
+    /** Opens a backend for a loop. */
+    @FunctionalInterface
+    public interface BackendFactory {
+        /**
+         * @param ringBuffers pool buffers the backend may lend ahead of time (0: none), already reserved on the
+         *                    gate so that everything lent stays within the high watermark
+         */
+        IoBackend open(NativeMemory memory, BufferPool pool, OpRegistry registry, int ringBuffers);
+    }
+
+    /**
+     * Most buffers lent ahead of time: 256 × 16 KiB = 4 MiB by default. Connections with data beyond that
+     * many at once fall back to poll-then-recv, which costs a little more but holds nothing while idle.
+     */
+    static final int MAX_RING_BUFFERS = 256;
+
+    /** Buffers a backend may keep lent ahead of time: the largest power of two up to half the watermark. */
+    static int ringBuffersFor(LoopConfig config) {
+        long byBytes = config.maxLentBytes() / config.bufferSize();
+        long half = Math.min(config.highWatermark(), byBytes) / 2;
+        if (half < 2) {
+            return 0;
+        }
+        return Integer.highestOneBit((int) Math.min(half, MAX_RING_BUFFERS));
+    }
+
+    public LoopCore(LoopConfig config, BackendFactory backendFactory) {
         this.config = config;
         this.memory = new NativeMemory();
         this.pool = new BufferPool(memory, config.bufferSize());
         this.addressSlots = new BufferPool(memory, 128);
-        this.iovSlots = new BufferPool(memory, IOV_ENTRY_BYTES * MAX_GATHER);
+        this.iovSlots = new BufferPool(memory, GATHER_HEADER_OFFSET + 64);
+        this.gate = new Gate(config.highWatermark(), config.maxLentBytes());
+        int ring = ringBuffersFor(config);
         IoBackend b;
         try {
-            b = backendFactory.apply(memory, pool);
+            b = backendFactory.open(memory, pool, registry, ring);
         } catch (RuntimeException | Error e) {
             memory.close();
             throw e;
         }
         this.backend = b;
-        this.gate = new Gate(config.highWatermark(), config.maxLentBytes());
+        if (b.supportsSelectedBuffers()) {
+            gate.reserve(ring, (long) ring * config.bufferSize());
+        }
         this.blocking = new BlockingPool(config.blockingThreads());
         this.now = System.nanoTime();
     }

@@ -34,14 +34,21 @@ public final class Backends {
     /**
      * Opens the named backend.
      *
+     * @param ringBuffers how many pool buffers a backend may lend ahead of time (an io_uring provided-buffer
+     *                    ring; a power of two, or 0 for none)
      * @throws UnsupportedOperationException when it does not exist on this platform or kernel (the message
      *                                       says why)
      */
-    public static IoBackend open(String name, NativeAllocator memory, BufferSource buffers) {
+    public static IoBackend open(String name, NativeAllocator memory, BufferSource buffers, OpRegistry registry,
+                                 int ringBuffers) {
         return switch (name) {
             case "epoll" -> {
                 requireLinux(name);
                 yield new dev.panamio.sys.linux.epoll.EpollBackend(memory);
+            }
+            case "io_uring" -> {
+                requireLinux(name);
+                yield new dev.panamio.sys.linux.uring.IoUringBackend(memory, buffers, registry, ringBuffers);
             }
             default -> throw new UnsupportedOperationException("backend " + name + " is not available in this build");
         };

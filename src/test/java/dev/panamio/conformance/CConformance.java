@@ -82,6 +82,8 @@ public final class CConformance {
                 name -> (name.equals("epoll_data") ? "union " : "struct ") + name, types);
     }
 
+
+
     /** Uses {@code layout} for struct {@code name} instead of the generated one (per-architecture layouts). */
     public CConformance withLayout(String name, GroupLayout layout) {
         layoutOverrides.put(name, layout);

@@ -22,7 +22,7 @@ class CoreOpLifecycleTest {
     void open() {
         backend = new ScriptedBackend();
         loop = new LoopCore(new LoopConfig(2, 2L * BUF, 4, BUF, 1, 0, 0, 0, t -> events.add("error " + t)),
-                (memory, pool) -> backend);
+                (memory, pool, registry, ring) -> backend);
     }
 
     @AfterEach

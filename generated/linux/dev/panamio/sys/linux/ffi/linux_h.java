@@ -2899,4 +2899,724 @@ public class linux_h {
     public static int ENOTSUP() {
         return ENOTSUP;
     }
+    private static final int SYS_io_uring_setup = (int)425;
+
+    /**
+     * {@snippet lang=c :
+     * #define SYS_io_uring_setup 425
+     * }
+     */
+    public static int SYS_io_uring_setup() {
+        return SYS_io_uring_setup;
+    }
+    private static final int SYS_io_uring_enter = (int)426;
+
+    /**
+     * {@snippet lang=c :
+     * #define SYS_io_uring_enter 426
+     * }
+     */
+    public static int SYS_io_uring_enter() {
+        return SYS_io_uring_enter;
+    }
+    private static final int SYS_io_uring_register = (int)427;
+
+    /**
+     * {@snippet lang=c :
+     * #define SYS_io_uring_register 427
+     * }
+     */
+    public static int SYS_io_uring_register() {
+        return SYS_io_uring_register;
+    }
+    private static final long IORING_OFF_SQ_RING = (long)0L;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_OFF_SQ_RING 0
+     * }
+     */
+    public static long IORING_OFF_SQ_RING() {
+        return IORING_OFF_SQ_RING;
+    }
+    private static final long IORING_OFF_CQ_RING = (long)134217728L;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_OFF_CQ_RING 134217728
+     * }
+     */
+    public static long IORING_OFF_CQ_RING() {
+        return IORING_OFF_CQ_RING;
+    }
+    private static final long IORING_OFF_SQES = (long)268435456L;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_OFF_SQES 268435456
+     * }
+     */
+    public static long IORING_OFF_SQES() {
+        return IORING_OFF_SQES;
+    }
+    private static final int IORING_SETUP_IOPOLL = (int)1;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_SETUP_IOPOLL 1
+     * }
+     */
+    public static int IORING_SETUP_IOPOLL() {
+        return IORING_SETUP_IOPOLL;
+    }
+    private static final int IORING_SETUP_SQPOLL = (int)2;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_SETUP_SQPOLL 2
+     * }
+     */
+    public static int IORING_SETUP_SQPOLL() {
+        return IORING_SETUP_SQPOLL;
+    }
+    private static final int IORING_SETUP_CQSIZE = (int)8;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_SETUP_CQSIZE 8
+     * }
+     */
+    public static int IORING_SETUP_CQSIZE() {
+        return IORING_SETUP_CQSIZE;
+    }
+    private static final int IORING_SETUP_CLAMP = (int)16;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_SETUP_CLAMP 16
+     * }
+     */
+    public static int IORING_SETUP_CLAMP() {
+        return IORING_SETUP_CLAMP;
+    }
+    private static final int IORING_SETUP_SUBMIT_ALL = (int)128;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_SETUP_SUBMIT_ALL 128
+     * }
+     */
+    public static int IORING_SETUP_SUBMIT_ALL() {
+        return IORING_SETUP_SUBMIT_ALL;
+    }
+    private static final int IORING_SETUP_COOP_TASKRUN = (int)256;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_SETUP_COOP_TASKRUN 256
+     * }
+     */
+    public static int IORING_SETUP_COOP_TASKRUN() {
+        return IORING_SETUP_COOP_TASKRUN;
+    }
+    private static final int IORING_SETUP_TASKRUN_FLAG = (int)512;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_SETUP_TASKRUN_FLAG 512
+     * }
+     */
+    public static int IORING_SETUP_TASKRUN_FLAG() {
+        return IORING_SETUP_TASKRUN_FLAG;
+    }
+    private static final int IORING_SETUP_SINGLE_ISSUER = (int)4096;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_SETUP_SINGLE_ISSUER 4096
+     * }
+     */
+    public static int IORING_SETUP_SINGLE_ISSUER() {
+        return IORING_SETUP_SINGLE_ISSUER;
+    }
+    private static final int IORING_SETUP_DEFER_TASKRUN = (int)8192;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_SETUP_DEFER_TASKRUN 8192
+     * }
+     */
+    public static int IORING_SETUP_DEFER_TASKRUN() {
+        return IORING_SETUP_DEFER_TASKRUN;
+    }
+    private static final int IORING_SETUP_R_DISABLED = (int)64;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_SETUP_R_DISABLED 64
+     * }
+     */
+    public static int IORING_SETUP_R_DISABLED() {
+        return IORING_SETUP_R_DISABLED;
+    }
+    private static final int IORING_FEAT_SINGLE_MMAP = (int)1;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_FEAT_SINGLE_MMAP 1
+     * }
+     */
+    public static int IORING_FEAT_SINGLE_MMAP() {
+        return IORING_FEAT_SINGLE_MMAP;
+    }
+    private static final int IORING_FEAT_NODROP = (int)2;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_FEAT_NODROP 2
+     * }
+     */
+    public static int IORING_FEAT_NODROP() {
+        return IORING_FEAT_NODROP;
+    }
+    private static final int IORING_FEAT_SUBMIT_STABLE = (int)4;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_FEAT_SUBMIT_STABLE 4
+     * }
+     */
+    public static int IORING_FEAT_SUBMIT_STABLE() {
+        return IORING_FEAT_SUBMIT_STABLE;
+    }
+    private static final int IORING_FEAT_EXT_ARG = (int)256;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_FEAT_EXT_ARG 256
+     * }
+     */
+    public static int IORING_FEAT_EXT_ARG() {
+        return IORING_FEAT_EXT_ARG;
+    }
+    private static final int IORING_FEAT_FAST_POLL = (int)32;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_FEAT_FAST_POLL 32
+     * }
+     */
+    public static int IORING_FEAT_FAST_POLL() {
+        return IORING_FEAT_FAST_POLL;
+    }
+    private static final int IORING_ENTER_GETEVENTS = (int)1;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_ENTER_GETEVENTS 1
+     * }
+     */
+    public static int IORING_ENTER_GETEVENTS() {
+        return IORING_ENTER_GETEVENTS;
+    }
+    private static final int IORING_ENTER_SQ_WAKEUP = (int)2;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_ENTER_SQ_WAKEUP 2
+     * }
+     */
+    public static int IORING_ENTER_SQ_WAKEUP() {
+        return IORING_ENTER_SQ_WAKEUP;
+    }
+    private static final int IORING_ENTER_EXT_ARG = (int)8;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_ENTER_EXT_ARG 8
+     * }
+     */
+    public static int IORING_ENTER_EXT_ARG() {
+        return IORING_ENTER_EXT_ARG;
+    }
+    private static final int IORING_SQ_NEED_WAKEUP = (int)1;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_SQ_NEED_WAKEUP 1
+     * }
+     */
+    public static int IORING_SQ_NEED_WAKEUP() {
+        return IORING_SQ_NEED_WAKEUP;
+    }
+    private static final int IORING_SQ_CQ_OVERFLOW = (int)2;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_SQ_CQ_OVERFLOW 2
+     * }
+     */
+    public static int IORING_SQ_CQ_OVERFLOW() {
+        return IORING_SQ_CQ_OVERFLOW;
+    }
+    private static final int IORING_SQ_TASKRUN = (int)4;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_SQ_TASKRUN 4
+     * }
+     */
+    public static int IORING_SQ_TASKRUN() {
+        return IORING_SQ_TASKRUN;
+    }
+    private static final int IORING_CQE_F_BUFFER = (int)1;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_CQE_F_BUFFER 1
+     * }
+     */
+    public static int IORING_CQE_F_BUFFER() {
+        return IORING_CQE_F_BUFFER;
+    }
+    private static final int IORING_CQE_F_MORE = (int)2;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_CQE_F_MORE 2
+     * }
+     */
+    public static int IORING_CQE_F_MORE() {
+        return IORING_CQE_F_MORE;
+    }
+    private static final int IORING_CQE_F_SOCK_NONEMPTY = (int)4;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_CQE_F_SOCK_NONEMPTY 4
+     * }
+     */
+    public static int IORING_CQE_F_SOCK_NONEMPTY() {
+        return IORING_CQE_F_SOCK_NONEMPTY;
+    }
+    private static final int IORING_CQE_BUFFER_SHIFT = (int)16;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_CQE_BUFFER_SHIFT 16
+     * }
+     */
+    public static int IORING_CQE_BUFFER_SHIFT() {
+        return IORING_CQE_BUFFER_SHIFT;
+    }
+    private static final int IOSQE_FIXED_FILE = (int)1;
+
+    /**
+     * {@snippet lang=c :
+     * #define IOSQE_FIXED_FILE 1
+     * }
+     */
+    public static int IOSQE_FIXED_FILE() {
+        return IOSQE_FIXED_FILE;
+    }
+    private static final int IOSQE_IO_LINK = (int)4;
+
+    /**
+     * {@snippet lang=c :
+     * #define IOSQE_IO_LINK 4
+     * }
+     */
+    public static int IOSQE_IO_LINK() {
+        return IOSQE_IO_LINK;
+    }
+    private static final int IOSQE_BUFFER_SELECT = (int)32;
+
+    /**
+     * {@snippet lang=c :
+     * #define IOSQE_BUFFER_SELECT 32
+     * }
+     */
+    public static int IOSQE_BUFFER_SELECT() {
+        return IOSQE_BUFFER_SELECT;
+    }
+    private static final int IOSQE_CQE_SKIP_SUCCESS = (int)64;
+
+    /**
+     * {@snippet lang=c :
+     * #define IOSQE_CQE_SKIP_SUCCESS 64
+     * }
+     */
+    public static int IOSQE_CQE_SKIP_SUCCESS() {
+        return IOSQE_CQE_SKIP_SUCCESS;
+    }
+    private static final int IOSQE_ASYNC = (int)16;
+
+    /**
+     * {@snippet lang=c :
+     * #define IOSQE_ASYNC 16
+     * }
+     */
+    public static int IOSQE_ASYNC() {
+        return IOSQE_ASYNC;
+    }
+    private static final int IORING_OP_NOP = (int)0;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_OP_NOP 0
+     * }
+     */
+    public static int IORING_OP_NOP() {
+        return IORING_OP_NOP;
+    }
+    private static final int IORING_OP_READV = (int)1;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_OP_READV 1
+     * }
+     */
+    public static int IORING_OP_READV() {
+        return IORING_OP_READV;
+    }
+    private static final int IORING_OP_WRITEV = (int)2;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_OP_WRITEV 2
+     * }
+     */
+    public static int IORING_OP_WRITEV() {
+        return IORING_OP_WRITEV;
+    }
+    private static final int IORING_OP_READ = (int)22;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_OP_READ 22
+     * }
+     */
+    public static int IORING_OP_READ() {
+        return IORING_OP_READ;
+    }
+    private static final int IORING_OP_WRITE = (int)23;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_OP_WRITE 23
+     * }
+     */
+    public static int IORING_OP_WRITE() {
+        return IORING_OP_WRITE;
+    }
+    private static final int IORING_OP_SEND = (int)26;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_OP_SEND 26
+     * }
+     */
+    public static int IORING_OP_SEND() {
+        return IORING_OP_SEND;
+    }
+    private static final int IORING_OP_RECV = (int)27;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_OP_RECV 27
+     * }
+     */
+    public static int IORING_OP_RECV() {
+        return IORING_OP_RECV;
+    }
+    private static final int IORING_OP_SENDMSG = (int)9;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_OP_SENDMSG 9
+     * }
+     */
+    public static int IORING_OP_SENDMSG() {
+        return IORING_OP_SENDMSG;
+    }
+    private static final int IORING_OP_RECVMSG = (int)10;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_OP_RECVMSG 10
+     * }
+     */
+    public static int IORING_OP_RECVMSG() {
+        return IORING_OP_RECVMSG;
+    }
+    private static final int IORING_OP_ACCEPT = (int)13;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_OP_ACCEPT 13
+     * }
+     */
+    public static int IORING_OP_ACCEPT() {
+        return IORING_OP_ACCEPT;
+    }
+    private static final int IORING_OP_CONNECT = (int)16;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_OP_CONNECT 16
+     * }
+     */
+    public static int IORING_OP_CONNECT() {
+        return IORING_OP_CONNECT;
+    }
+    private static final int IORING_OP_CLOSE = (int)19;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_OP_CLOSE 19
+     * }
+     */
+    public static int IORING_OP_CLOSE() {
+        return IORING_OP_CLOSE;
+    }
+    private static final int IORING_OP_ASYNC_CANCEL = (int)14;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_OP_ASYNC_CANCEL 14
+     * }
+     */
+    public static int IORING_OP_ASYNC_CANCEL() {
+        return IORING_OP_ASYNC_CANCEL;
+    }
+    private static final int IORING_OP_LINK_TIMEOUT = (int)15;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_OP_LINK_TIMEOUT 15
+     * }
+     */
+    public static int IORING_OP_LINK_TIMEOUT() {
+        return IORING_OP_LINK_TIMEOUT;
+    }
+    private static final int IORING_OP_TIMEOUT = (int)11;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_OP_TIMEOUT 11
+     * }
+     */
+    public static int IORING_OP_TIMEOUT() {
+        return IORING_OP_TIMEOUT;
+    }
+    private static final int IORING_OP_POLL_ADD = (int)6;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_OP_POLL_ADD 6
+     * }
+     */
+    public static int IORING_OP_POLL_ADD() {
+        return IORING_OP_POLL_ADD;
+    }
+    private static final int IORING_OP_POLL_REMOVE = (int)7;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_OP_POLL_REMOVE 7
+     * }
+     */
+    public static int IORING_OP_POLL_REMOVE() {
+        return IORING_OP_POLL_REMOVE;
+    }
+    private static final int IORING_OP_MSG_RING = (int)40;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_OP_MSG_RING 40
+     * }
+     */
+    public static int IORING_OP_MSG_RING() {
+        return IORING_OP_MSG_RING;
+    }
+    private static final int IORING_OP_SHUTDOWN = (int)34;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_OP_SHUTDOWN 34
+     * }
+     */
+    public static int IORING_OP_SHUTDOWN() {
+        return IORING_OP_SHUTDOWN;
+    }
+    private static final int IORING_OP_PROVIDE_BUFFERS = (int)31;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_OP_PROVIDE_BUFFERS 31
+     * }
+     */
+    public static int IORING_OP_PROVIDE_BUFFERS() {
+        return IORING_OP_PROVIDE_BUFFERS;
+    }
+    private static final int IORING_ACCEPT_MULTISHOT = (int)1;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_ACCEPT_MULTISHOT 1
+     * }
+     */
+    public static int IORING_ACCEPT_MULTISHOT() {
+        return IORING_ACCEPT_MULTISHOT;
+    }
+    private static final int IORING_RECV_MULTISHOT = (int)2;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_RECV_MULTISHOT 2
+     * }
+     */
+    public static int IORING_RECV_MULTISHOT() {
+        return IORING_RECV_MULTISHOT;
+    }
+    private static final int IORING_RECVSEND_POLL_FIRST = (int)1;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_RECVSEND_POLL_FIRST 1
+     * }
+     */
+    public static int IORING_RECVSEND_POLL_FIRST() {
+        return IORING_RECVSEND_POLL_FIRST;
+    }
+    private static final int IORING_ASYNC_CANCEL_ALL = (int)1;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_ASYNC_CANCEL_ALL 1
+     * }
+     */
+    public static int IORING_ASYNC_CANCEL_ALL() {
+        return IORING_ASYNC_CANCEL_ALL;
+    }
+    private static final int IORING_ASYNC_CANCEL_FD = (int)2;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_ASYNC_CANCEL_FD 2
+     * }
+     */
+    public static int IORING_ASYNC_CANCEL_FD() {
+        return IORING_ASYNC_CANCEL_FD;
+    }
+    private static final int IORING_ASYNC_CANCEL_ANY = (int)4;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_ASYNC_CANCEL_ANY 4
+     * }
+     */
+    public static int IORING_ASYNC_CANCEL_ANY() {
+        return IORING_ASYNC_CANCEL_ANY;
+    }
+    private static final int IORING_REGISTER_PBUF_RING = (int)22;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_REGISTER_PBUF_RING 22
+     * }
+     */
+    public static int IORING_REGISTER_PBUF_RING() {
+        return IORING_REGISTER_PBUF_RING;
+    }
+    private static final int IORING_UNREGISTER_PBUF_RING = (int)23;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_UNREGISTER_PBUF_RING 23
+     * }
+     */
+    public static int IORING_UNREGISTER_PBUF_RING() {
+        return IORING_UNREGISTER_PBUF_RING;
+    }
+    private static final int IORING_REGISTER_PROBE = (int)8;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_REGISTER_PROBE 8
+     * }
+     */
+    public static int IORING_REGISTER_PROBE() {
+        return IORING_REGISTER_PROBE;
+    }
+    private static final int IORING_TIMEOUT_ABS = (int)1;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_TIMEOUT_ABS 1
+     * }
+     */
+    public static int IORING_TIMEOUT_ABS() {
+        return IORING_TIMEOUT_ABS;
+    }
+    private static final int IORING_POLL_ADD_MULTI = (int)1;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_POLL_ADD_MULTI 1
+     * }
+     */
+    public static int IORING_POLL_ADD_MULTI() {
+        return IORING_POLL_ADD_MULTI;
+    }
+    private static final int POLLIN = (int)1;
+
+    /**
+     * {@snippet lang=c :
+     * #define POLLIN 1
+     * }
+     */
+    public static int POLLIN() {
+        return POLLIN;
+    }
+    private static final int POLLOUT = (int)4;
+
+    /**
+     * {@snippet lang=c :
+     * #define POLLOUT 4
+     * }
+     */
+    public static int POLLOUT() {
+        return POLLOUT;
+    }
+    private static final int POLLERR = (int)8;
+
+    /**
+     * {@snippet lang=c :
+     * #define POLLERR 8
+     * }
+     */
+    public static int POLLERR() {
+        return POLLERR;
+    }
+    private static final int POLLHUP = (int)16;
+
+    /**
+     * {@snippet lang=c :
+     * #define POLLHUP 16
+     * }
+     */
+    public static int POLLHUP() {
+        return POLLHUP;
+    }
+    private static final int POLLRDHUP = (int)8192;
+
+    /**
+     * {@snippet lang=c :
+     * #define POLLRDHUP 8192
+     * }
+     */
+    public static int POLLRDHUP() {
+        return POLLRDHUP;
+    }
 }

@@ -45,12 +45,14 @@ public final class LinuxSys {
         return LINKER.downcallHandle(addr, d, CAPTURE);
     }
 
-    /** {@code d} with every pointer argument taken as a raw address. */
+    /** {@code d} with every pointer (argument or result) taken as a raw address. */
     private static FunctionDescriptor raw(FunctionDescriptor d) {
         var args = d.argumentLayouts().stream()
                 .map(l -> l instanceof java.lang.foreign.AddressLayout ? (MemoryLayout) PTR_AS_LONG : l)
                 .toArray(MemoryLayout[]::new);
-        return d.returnLayout().map(r -> FunctionDescriptor.of(r, args)).orElse(FunctionDescriptor.ofVoid(args));
+        return d.returnLayout()
+                .map(r -> FunctionDescriptor.of(r instanceof java.lang.foreign.AddressLayout ? PTR_AS_LONG : r, args))
+                .orElse(FunctionDescriptor.ofVoid(args));
     }
 
     private static final MethodHandle EPOLL_CREATE1 = capturing("epoll_create1", linux_h.epoll_create1$descriptor(), true);
@@ -73,6 +75,23 @@ public final class LinuxSys {
     private static final MethodHandle SHUTDOWN = capturing("shutdown", linux_h.shutdown$descriptor(), true);
     private static final MethodHandle CLOSE = capturing("close", linux_h.close$descriptor(), false);
     private static final MethodHandle GETRLIMIT = capturing("getrlimit", linux_h.getrlimit$descriptor(), true);
+
+    /**
+     * syscall(2) with six register-sized arguments, for the io_uring calls glibc has no wrapper for. Every
+     * argument is passed as a {@code long}: the kernel truncates each to its declared width, so the promotion
+     * of variadic ints cannot leave garbage in a register's upper half.
+     */
+    private static final MethodHandle SYSCALL6 = variadicSyscall(6);
+    private static final MethodHandle MMAP = capturing("mmap", raw(linux_h.mmap$descriptor()), true);
+    private static final MethodHandle MUNMAP = capturing("munmap", raw(linux_h.munmap$descriptor()), true);
+
+    private static MethodHandle variadicSyscall(int args) {
+        MemoryLayout[] rest = new MemoryLayout[args];
+        java.util.Arrays.fill(rest, ValueLayout.JAVA_LONG);
+        FunctionDescriptor d = linux_h.syscall.baseDescriptor().appendArgumentLayouts(rest);
+        MemorySegment addr = LINKER.defaultLookup().find("syscall").orElseThrow();
+        return LINKER.downcallHandle(addr, d, CAPTURE, Linker.Option.firstVariadicArg(1));
+    }
 
     /** write(2) without capture, for the wakeup from any thread (its only failure, EAGAIN, is harmless). */
     private static final MethodHandle WRITE_ANY_THREAD = LINKER.downcallHandle(
@@ -324,6 +343,53 @@ public final class LinuxSys {
     public int close(int fd) {
         try {
             return check((int) CLOSE.invokeExact(capture, fd));
+        } catch (Throwable t) {
+            throw fail(t);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------- io_uring
+
+    private long syscall(long nr, long a, long b, long c, long d, long e, long f) {
+        try {
+            return check((long) SYSCALL6.invokeExact(capture, nr, a, b, c, d, e, f));
+        } catch (Throwable t) {
+            throw fail(t);
+        }
+    }
+
+    /** io_uring_setup(2): the ring's descriptor or {@code -errno}. */
+    public int ioUringSetup(int entries, MemorySegment params) {
+        return (int) syscall(linux_h.SYS_io_uring_setup(), entries, params.address(), 0, 0, 0, 0);
+    }
+
+    /**
+     * io_uring_enter(2): submits {@code toSubmit} entries and waits for {@code minComplete} completions.
+     * EINTR is returned to the caller (its loop goes round).
+     */
+    public int ioUringEnter(int fd, int toSubmit, int minComplete, int flags, long argAddress, long argSize) {
+        return (int) syscall(linux_h.SYS_io_uring_enter(), fd, toSubmit, minComplete, flags, argAddress, argSize);
+    }
+
+    /** io_uring_register(2). */
+    public int ioUringRegister(int fd, int opcode, long argAddress, int nrArgs) {
+        return (int) syscall(linux_h.SYS_io_uring_register(), fd, opcode, argAddress, nrArgs, 0, 0);
+    }
+
+    /** mmap(2): the address, or {@code -errno}. */
+    public long mmap(long addr, long len, int prot, int flags, int fd, long offset) {
+        try {
+            long r = (long) MMAP.invokeExact(capture, addr, len, prot, flags, fd, offset);
+            return r == -1L ? -errno() : r;
+        } catch (Throwable t) {
+            throw fail(t);
+        }
+    }
+
+    /** munmap(2). */
+    public int munmap(long addr, long len) {
+        try {
+            return check((int) MUNMAP.invokeExact(capture, addr, len));
         } catch (Throwable t) {
             throw fail(t);
         }
