@@ -299,12 +299,11 @@ public final class TcpConnection extends Handle {
             return;
         }
         ReadHandler h = reader;
-        boolean wasOneShot = oneShot;
         Throwable error;
         if (timedOut) {
             error = new OperationTimeoutException("read " + format(remoteAddress()), Duration.ofNanos(readTimeout()));
         } else if (kind == ErrorKind.CANCELLED || closing) {
-            error = closing && wasOneShot && h != null ? new ClosedException("connection closed during read") : null;
+            error = null; // stopped or closed by us: a waiting one-shot read was told at close
         } else {
             error = IoErrors.exception(core, "read " + format(remoteAddress()), result);
         }
@@ -884,8 +883,7 @@ public final class TcpConnection extends Handle {
             return;
         }
         closing = true;
-        reading = false;
-        reader = null;
+        endReads();
         readOp.cancel();
         recvOp.cancel();
         if (connectOp != null) {
@@ -903,8 +901,7 @@ public final class TcpConnection extends Handle {
         boolean was = closing;
         closing = true;
         aborted = true;
-        reading = false;
-        reader = null;
+        endReads();
         if (!writeOp.isPending()) {
             failWrites(new ClosedException("connection aborted"));
         }
@@ -916,6 +913,17 @@ public final class TcpConnection extends Handle {
         }
         if (!was || !closed) {
             finishCloseIfIdle();
+        }
+    }
+
+    /** Reading stops for good; a one-shot read still waiting is told, once, that the connection closed. */
+    private void endReads() {
+        ReadHandler h = reader;
+        boolean waiting = reading && oneShot && h != null;
+        reading = false;
+        reader = null;
+        if (waiting) {
+            core.defer(() -> h.onError(this, new ClosedException("connection closed during read")));
         }
     }
 
