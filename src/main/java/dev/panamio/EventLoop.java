@@ -341,6 +341,19 @@ public final class EventLoop implements AutoCloseable {
     }
 
     /**
+     * Runs one pass of the loop on the calling thread (timers, pending, poll, check, close) and returns:
+     * for programs that drive the loop from their own thread, such as a game loop or a benchmark. The poll
+     * blocks only when no callback is ready, and at most until the next timer or a wakeup.
+     *
+     * @return whether anything referenced is still pending (what keeps {@link #run()} going)
+     * @throws IllegalStateException if the loop is closed or running on another thread, or when called from
+     *         inside one of its callbacks
+     */
+    public boolean runOnce() {
+        return core.runOneTick();
+    }
+
+    /**
      * Runs the loop on a new thread and returns at once (for jshell and tests). The loop keeps running, even
      * when idle, until {@link #close()}. Any thread.
      *

@@ -93,4 +93,38 @@ class EventLoopPhasesTest {
             assertThat(ran).containsExactly("still running");
         }
     }
+
+    @Test
+    void runOnceRunsOneTickAndSaysWhetherWorkRemains() {
+        try (EventLoop loop = EventLoop.create()) {
+            List<String> order = new ArrayList<>();
+            loop.setImmediate(() -> {
+                order.add("first tick");
+                loop.setImmediate(() -> order.add("second tick"));
+            });
+            assertThat(loop.runOnce()).isTrue();
+            assertThat(order).containsExactly("first tick");
+            assertThat(loop.runOnce()).isFalse();
+            assertThat(order).containsExactly("first tick", "second tick");
+
+            loop.setTimeout(Duration.ofMillis(20), () -> order.add("timer"));
+            int ticks = 0;
+            while (loop.runOnce()) {
+                ticks++;
+                assertThat(ticks).isLessThan(10_000);
+            }
+            assertThat(order).endsWith("timer");
+
+            List<Throwable> errors = new ArrayList<>();
+            loop.setImmediate(() -> {
+                try {
+                    loop.runOnce();
+                } catch (IllegalStateException e) {
+                    errors.add(e);
+                }
+            });
+            loop.runOnce();
+            assertThat(errors).singleElement().extracting(Throwable::getMessage).asString().contains("inside the loop");
+        }
+    }
 }

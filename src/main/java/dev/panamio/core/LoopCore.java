@@ -412,6 +412,26 @@ public final class LoopCore implements CompletionSink {
         }
     }
 
+    /**
+     * One tick on the calling thread (libuv's {@code UV_RUN_ONCE}): blocks in poll only if nothing is ready.
+     *
+     * @return whether anything referenced is still pending
+     */
+    public boolean runOneTick() {
+        enter(false);
+        try {
+            if (state == State.OPEN && !closeRequested) {
+                runOnce();
+            }
+        } finally {
+            loopThread = null;
+            if (closeRequested && state == State.OPEN) {
+                closeNow();
+            }
+        }
+        return state == State.OPEN && alive();
+    }
+
     private synchronized void enter(boolean keepAlive) {
         if (state != State.OPEN || closeRequested) {
             throw new IllegalStateException("event loop is closed");

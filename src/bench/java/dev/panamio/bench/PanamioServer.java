@@ -1,0 +1,70 @@
+package dev.panamio.bench;
+
+import dev.panamio.Backend;
+import dev.panamio.EventLoop;
+import dev.panamio.TcpConnection;
+import dev.panamio.TcpOptions;
+import dev.panamio.Timeout;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.concurrent.CompletableFuture;
+
+/** The benchmark servers on panamio: zero-copy echo, and the pipelined HTTP responder. */
+final class PanamioServer {
+    private PanamioServer() {}
+
+    /** Up to this many responses are written from one prebuilt native segment. */
+    private static final int BATCH = 64;
+    private static final MemorySegment RESPONSES = Arena.global().allocate((long) BenchServer.RESPONSE.length * BATCH);
+
+    static {
+        for (int i = 0; i < BATCH; i++) {
+            MemorySegment.copy(BenchServer.RESPONSE, 0, RESPONSES, ValueLayout.JAVA_BYTE,
+                    (long) i * BenchServer.RESPONSE.length, BenchServer.RESPONSE.length);
+        }
+    }
+
+    static Thread start(String backend, int port, boolean http) throws Exception {
+        EventLoop loop = EventLoop.builder().backend(Backend.valueOf(backend)).readTimeout(Timeout.NONE).build();
+        CompletableFuture<Thread> thread = new CompletableFuture<>();
+        loop.start();
+        loop.execute(() -> {
+            try {
+                loop.listen(new InetSocketAddress(InetAddress.getLoopbackAddress(), port),
+                        TcpOptions.defaults().withBacklog(4096), http ? PanamioServer::http : PanamioServer::echo);
+                thread.complete(Thread.currentThread());
+            } catch (Throwable e) {
+                thread.completeExceptionally(e);
+            }
+        });
+        return thread.get();
+    }
+
+    static void echo(TcpConnection conn) {
+        conn.startReading((c, data) -> c.write(data));
+    }
+
+    static void http(TcpConnection conn) {
+        BenchServer.Requests requests = new BenchServer.Requests();
+        conn.startReading((c, data) -> {
+            int n = 0;
+            int len = data.length();
+            for (int i = 0; i < len; i++) {
+                if (requests.feed(data.get(i))) {
+                    n++;
+                }
+            }
+            data.release();
+            while (n > 0) {
+                int k = Math.min(n, BATCH);
+                c.write(RESPONSES.asSlice(0, (long) k * BenchServer.RESPONSE.length), null);
+                n -= k;
+            }
+        });
+    }
+
+}

@@ -1,0 +1,72 @@
+package dev.panamio.bench.jmh;
+
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+import java.util.concurrent.TimeUnit;
+
+/** The cost of one downcall: plain, with {@code Linker.Option.critical}, and with errno capture. */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+@State(Scope.Thread)
+@Fork(value = 1, jvmArgsAppend = "--enable-native-access=ALL-UNNAMED")
+public class DowncallBench {
+    private static final Linker L = Linker.nativeLinker();
+    private static final MemorySegment GETPID = L.defaultLookup().find("getpid").orElseThrow();
+    private static final FunctionDescriptor D = FunctionDescriptor.of(ValueLayout.JAVA_INT);
+    private static final MethodHandle PLAIN = L.downcallHandle(GETPID, D);
+    private static final MethodHandle CRITICAL = L.downcallHandle(GETPID, D, Linker.Option.critical(false));
+    private static final MethodHandle CAPTURE = L.downcallHandle(GETPID, D, Linker.Option.captureCallState("errno"));
+    private static final MethodHandle CAPTURE_CRITICAL = L.downcallHandle(GETPID, D,
+            Linker.Option.captureCallState("errno"), Linker.Option.critical(false));
+    private static final VarHandle ERRNO = Linker.Option.captureStateLayout()
+            .varHandle(java.lang.foreign.MemoryLayout.PathElement.groupElement("errno"));
+
+    private Arena arena;
+    private MemorySegment capture;
+
+    @Setup
+    public void setup() {
+        arena = Arena.ofConfined();
+        capture = arena.allocate(Linker.Option.captureStateLayout());
+    }
+
+    @TearDown
+    public void tearDown() {
+        arena.close();
+    }
+
+    @Benchmark
+    public int plain() throws Throwable {
+        return (int) PLAIN.invokeExact();
+    }
+
+    @Benchmark
+    public int critical() throws Throwable {
+        return (int) CRITICAL.invokeExact();
+    }
+
+    @Benchmark
+    public int errnoCapture() throws Throwable {
+        return (int) CAPTURE.invokeExact(capture) + (int) ERRNO.get(capture, 0L);
+    }
+
+    @Benchmark
+    public int errnoCaptureCritical() throws Throwable {
+        return (int) CAPTURE_CRITICAL.invokeExact(capture) + (int) ERRNO.get(capture, 0L);
+    }
+}
