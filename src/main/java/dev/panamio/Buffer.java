@@ -7,6 +7,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
+import java.util.Objects;
 import java.nio.charset.Charset;
 
 /**
@@ -201,7 +202,7 @@ public final class Buffer {
      * @throws IllegalArgumentException if they do not fit in the remaining capacity
      */
     public Buffer append(byte[] src) {
-        return append(MemorySegment.ofArray(src));
+        return append(MemorySegment.ofArray(Objects.requireNonNull(src, "src")));
     }
 
     /**
@@ -227,7 +228,8 @@ public final class Buffer {
         PooledBuffer p = live();
         long n = src.byteSize();
         if (n > p.capacity() - length) {
-            throw new IllegalArgumentException(n + " bytes do not fit: " + (p.capacity() - length) + " left");
+            throw new IllegalArgumentException(n + " bytes do not fit: " + (p.capacity() - length) + " left of the capacity of "
+                    + p.capacity());
         }
         MemorySegment.copy(src, 0, p.segment(), length, n);
         length += (int) n;

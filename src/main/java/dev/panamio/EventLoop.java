@@ -397,7 +397,7 @@ public final class EventLoop implements AutoCloseable {
         var pool = core.pool();
         return new LoopStats(core.backend().name(), TcpConnection.openCount(core), core.handleCount(),
                 core.timerCount(), core.pendingCallbacks(), core.opsInKernel(), core.opsQueued(),
-                core.memory().bytes(), core.lentBytes(), pool.ringBytes(), pool.leasedBytes(), pool.freeBytes(),
+                core.memory().bytes(), core.lentBytes(), pool.ringBytes(), pool.peakLentBytes(), pool.leasedBytes(), pool.freeBytes(),
                 core.completed(), core.timeouts(), core.watermarkHits(), core.overloads(), core.callbackErrors());
     }
 

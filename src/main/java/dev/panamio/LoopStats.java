@@ -20,6 +20,8 @@ package dev.panamio;
  * @param lentBytes        pool bytes lent to the kernel
  * @param ringBytes        of those, bytes lent ahead of time to a provided-buffer ring (io_uring), independent
  *                         of the number of connections
+ * @param peakLentBytes    the most pool bytes lent to the kernel at once since the loop started: never more
+ *                         than the loop's lent-bytes bound ({@code min(highWatermark × bufferSize, maxLentBytes)})
  * @param leasedBytes      pool bytes held by user leases
  * @param freeBytes        pool bytes free
  * @param completed        operations completed since start
@@ -39,6 +41,7 @@ public record LoopStats(
         long nativeBytes,
         long lentBytes,
         long ringBytes,
+        long peakLentBytes,
         long leasedBytes,
         long freeBytes,
         long completed,
@@ -53,6 +56,7 @@ public record LoopStats(
                 + ",\"timers\":" + timers + ",\"pendingCallbacks\":" + pendingCallbacks
                 + ",\"opsInKernel\":" + opsInKernel + ",\"opsQueued\":" + opsQueued
                 + ",\"nativeBytes\":" + nativeBytes + ",\"lentBytes\":" + lentBytes + ",\"ringBytes\":" + ringBytes
+                + ",\"peakLentBytes\":" + peakLentBytes
                 + ",\"leasedBytes\":" + leasedBytes + ",\"freeBytes\":" + freeBytes
                 + ",\"completed\":" + completed + ",\"timeouts\":" + timeouts
                 + ",\"watermarkHits\":" + watermarkHits + ",\"overloads\":" + overloads

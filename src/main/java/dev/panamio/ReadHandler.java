@@ -33,8 +33,9 @@ public interface ReadHandler {
 
     /**
      * Reading failed: {@link NativeIoException} (e.g. {@code ECONNRESET}), {@link OperationTimeoutException}
-     * (no data within the read timeout), {@link OverloadedException}, or {@link ClosedException} for a
-     * one-shot read outstanding at close. Reading stops. By default: {@link TcpConnection#close()}.
+     * (no data within the read timeout), {@link OverloadedException}, {@link ClosedException} for a
+     * one-shot read outstanding at close, or {@link java.util.concurrent.CancellationException} for a
+     * one-shot read ended by {@link TcpConnection#stopReading()}. Reading stops. By default: {@link TcpConnection#close()}.
      *
      * @param connection the connection
      * @param error      what went wrong

@@ -227,14 +227,25 @@ public final class TcpConnection extends Handle {
     }
 
     /**
-     * Stops continuous reading. Data the kernel already handed over is kept and delivered by the next read.
+     * Stops reading. Data the kernel already handed over is kept and delivered by the next read. A continuous
+     * read's handler is called no more; a pending one-shot {@link #read} ends with
+     * {@link ReadHandler#onError} and a {@link java.util.concurrent.CancellationException}, so that every
+     * one-shot read has exactly one outcome. Does nothing when no read is active.
+     *
+     * @throws IllegalStateException if called from another thread while the loop runs
      */
     public void stopReading() {
         core.checkThread();
+        ReadHandler h = reader;
+        boolean wasOneShot = reading && oneShot;
         reading = false;
         reader = null;
         readOp.cancel();
         recvOp.cancel();
+        if (wasOneShot && h != null) {
+            var e = new java.util.concurrent.CancellationException("read cancelled by stopReading()");
+            core.defer(() -> h.onError(this, e));
+        }
     }
 
     /** @return whether a read is active */
@@ -270,7 +281,12 @@ public final class TcpConnection extends Handle {
             reading = false;
             reader = null;
         }
-        core.invoke(() -> h.onData(this, data));
+        try {
+            h.onData(this, data); // called directly, not through core.invoke: no lambda per read
+        } catch (Throwable t) {
+            core.reportError(t);
+        }
+        core.afterCallback();
         armReadIfIdle();
     }
 
@@ -295,6 +311,11 @@ public final class TcpConnection extends Handle {
             // The provided-buffer ring ran dry (every ring buffer is out with user code): this read waits for
             // readiness instead and then takes a pool buffer through the gate, so nothing spins.
             ringDry = true;
+            armReadIfIdle();
+            return;
+        }
+        if (!timedOut && kind == ErrorKind.CANCELLED && !closing) {
+            // The cancel of a stopReading(): a read started since then arms now; nothing else to tell.
             armReadIfIdle();
             return;
         }
@@ -450,7 +471,7 @@ public final class TcpConnection extends Handle {
      * @param data the bytes
      */
     public void write(byte[] data) {
-        write(MemorySegment.ofArray(data), null);
+        write(MemorySegment.ofArray(Objects.requireNonNull(data, "data")), null);
     }
 
     /**
@@ -515,6 +536,15 @@ public final class TcpConnection extends Handle {
     public void write(List<Buffer> data, Callback<Void> callback) {
         Objects.requireNonNull(data, "data");
         core.checkThread();
+        for (int i = 0; i < data.size(); i++) { // before taking any: a bad list changes nothing
+            Buffer d = data.get(i);
+            if (d == null) {
+                throw new NullPointerException("data holds null at index " + i);
+            }
+            if (d.isReleased()) {
+                throw new IllegalStateException("buffer lease at index " + i + " already released (or handed to a write)");
+            }
+        }
         if (closing || outputShutdown || shutdownPending) {
             data.forEach(Buffer::release);
             throw new IllegalStateException(closing ? "connection is closed" : "output is shut down");
@@ -635,7 +665,12 @@ public final class TcpConnection extends Handle {
         core.queuedWrites(-1);
         core.pool().release(b);
         if (cb != null) {
-            core.invoke(() -> cb.complete(null, error));
+            try {
+                cb.complete(null, error);
+            } catch (Throwable t) {
+                core.reportError(t);
+            }
+            core.afterCallback();
         }
     }
 

@@ -23,6 +23,7 @@ public final class BufferPool implements dev.panamio.sys.BufferSource {
     private long lentBytes;
     private long leasedBytes;
     private long ringBytes;
+    private long peakLentBytes;
     private long slabs;
 
     public BufferPool(NativeMemory memory, int bufferSize) {
@@ -64,6 +65,7 @@ public final class BufferPool implements dev.panamio.sys.BufferSource {
         PooledBuffer b = take();
         b.state = PooledBuffer.LENT;
         lentBytes += bufferSize;
+        notePeak();
         return b;
     }
 
@@ -82,6 +84,7 @@ public final class BufferPool implements dev.panamio.sys.BufferSource {
         b.state = PooledBuffer.RING;
         b.ringRecycler = recycler;
         ringBytes += bufferSize;
+        notePeak();
         return b;
     }
 
@@ -99,6 +102,19 @@ public final class BufferPool implements dev.panamio.sys.BufferSource {
         b.state = PooledBuffer.LENT;
         leasedBytes -= bufferSize;
         lentBytes += bufferSize;
+        notePeak();
+    }
+
+    private void notePeak() {
+        long now = lentBytes + ringBytes;
+        if (now > peakLentBytes) {
+            peakLentBytes = now;
+        }
+    }
+
+    /** @return the most bytes lent to the kernel (ops and rings) at once since the pool was made */
+    public long peakLentBytes() {
+        return peakLentBytes;
     }
 
     /** A ring buffer the kernel filled is now behind a user lease (it stays counted as ring memory). */

@@ -140,6 +140,9 @@ public abstract class CoreOp extends Op {
             onComplete(result, flags);
         } finally {
             timedOut = false;
+            if (!more) {
+                loop.admitQueued();
+            }
         }
     }
 

@@ -115,4 +115,29 @@ final class Gate {
     long hits() {
         return hits;
     }
+
+    /**
+     * Verifies the gate's bookkeeping (for tests and debugging): every op in the FIFO is QUEUED and holds no
+     * gate bytes, the FIFO's length matches its count, and the admitted counts stay within the limits.
+     *
+     * @throws IllegalStateException naming the first broken rule
+     */
+    void checkInvariant() {
+        int n = 0;
+        CoreOp prev = null;
+        for (CoreOp op = head; op != null; op = op.queuedNext) {
+            if (op.state() != CoreOp.QUEUED || op.onGate || op.queuedPrev != prev) {
+                throw new IllegalStateException("gate FIFO holds an op in state " + op.state() + " (onGate " + op.onGate + ")");
+            }
+            prev = op;
+            n++;
+        }
+        if (prev != tail || n != queued) {
+            throw new IllegalStateException("gate FIFO length " + n + " != queued " + queued);
+        }
+        if (inKernel < reserved || bytes < 0 || (inKernel - reserved > Math.max(highWatermark - reserved, 1))) {
+            throw new IllegalStateException("gate counts broken: inKernel " + inKernel + ", reserved " + reserved
+                    + ", bytes " + bytes + ", highWatermark " + highWatermark);
+        }
+    }
 }

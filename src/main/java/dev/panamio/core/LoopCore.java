@@ -246,6 +246,14 @@ public final class LoopCore implements CompletionSink {
         drainMicrotasks();
     }
 
+    /**
+     * What {@link #invoke} does after its callback, for hot paths that call their callback directly (inside
+     * their own try/catch reporting to {@link #reportError}) so that no lambda is allocated per call.
+     */
+    public void afterCallback() {
+        drainMicrotasks();
+    }
+
     public void reportError(Throwable t) {
         callbackErrors++;
         if (t instanceof VirtualMachineError vme && !(t instanceof StackOverflowError)) {
@@ -358,15 +366,24 @@ public final class LoopCore implements CompletionSink {
         backend.submit(op);
     }
 
+    /**
+     * An op's final completion arrived: its gate place is free. Queued ops are admitted only afterwards, by
+     * {@link #admitQueued()} once the op's completion handler has taken its buffer back from the kernel's
+     * account, so that the lent count never exceeds the limits even for an instant.
+     */
     void opLeftKernel(CoreOp op) {
         opsInKernel--;
         completed++;
         if (op.onGate) {
             gate.release(op);
-            CoreOp next;
-            while ((next = gate.nextAdmissible()) != null) {
-                enterKernel(next);
-            }
+        }
+    }
+
+    /** Admits queued ops while the gate has room. */
+    void admitQueued() {
+        CoreOp next;
+        while ((next = gate.nextAdmissible()) != null) {
+            enterKernel(next);
         }
     }
 
@@ -617,6 +634,20 @@ public final class LoopCore implements CompletionSink {
     }
 
     // ---------------------------------------------------------------- statistics (any thread; racy reads)
+
+    /**
+     * Verifies the loop's bookkeeping (tests and debugging): buffer accounting, the watermark gate, and the
+     * op counts. Loop thread.
+     *
+     * @throws IllegalStateException naming the first broken rule
+     */
+    public void checkInvariants() {
+        pool.checkInvariant();
+        gate.checkInvariant();
+        if (opsInKernel < 0 || queuedWrites < 0) {
+            throw new IllegalStateException("negative op counts: inKernel " + opsInKernel + ", queuedWrites " + queuedWrites);
+        }
+    }
 
     public int opsInKernel() {
         return opsInKernel;
