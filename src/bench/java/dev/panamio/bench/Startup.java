@@ -3,12 +3,16 @@ package dev.panamio.bench;
 import dev.panamio.Backend;
 import dev.panamio.EventLoop;
 
-/** Times {@code EventLoop.create()} (first in a fresh JVM, then warm) for each Linux backend; JSON lines. */
+/**
+ * Times building an event loop for one backend ({@code Startup EPOLL|IO_URING}): the first one in a fresh JVM
+ * (which pays for loading panamio and linking its downcalls), then the mean of 200 more; one JSON line.
+ * {@code scripts/bench} runs it in a new JVM per backend.
+ */
 public final class Startup {
     private Startup() {}
 
     public static void main(String[] args) {
-        for (Backend b : new Backend[] {Backend.EPOLL, Backend.IO_URING}) {
+        for (Backend b : new Backend[] {Backend.valueOf(args[0])}) {
             long t0 = System.nanoTime();
             EventLoop first = EventLoop.builder().backend(b).build();
             long cold = System.nanoTime() - t0;
