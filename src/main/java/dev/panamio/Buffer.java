@@ -49,18 +49,30 @@ public final class Buffer {
         return p;
     }
 
-    /** @return the number of bytes in the buffer */
+    /**
+     * Returns the number of bytes in the buffer.
+     *
+     * @return the number of bytes in the buffer
+     */
     public int length() {
         live();
         return length;
     }
 
-    /** @return the buffer's capacity in bytes (the loop's buffer size) */
+    /**
+     * Returns the buffer's capacity in bytes (the loop's buffer size).
+     *
+     * @return the buffer's capacity in bytes (the loop's buffer size)
+     */
     public int capacity() {
         return live().capacity();
     }
 
-    /** @return whether the lease has ended */
+    /**
+     * Returns whether the lease has ended.
+     *
+     * @return whether the lease has ended
+     */
     public boolean isReleased() {
         return pooled == null;
     }
@@ -110,6 +122,8 @@ public final class Buffer {
     }
 
     /**
+     * Returns the byte at {@code index}.
+     *
      * @param index from 0 to {@code length() - 1}
      * @return the byte at {@code index}
      * @throws IndexOutOfBoundsException if out of range
@@ -123,6 +137,8 @@ public final class Buffer {
     }
 
     /**
+     * Returns the first index {@code >= from} holding {@code b}, or {@code -1} /.
+     *
      * @param b    the byte to find
      * @param from where to start
      * @return the first index {@code >= from} holding {@code b}, or {@code -1}
@@ -138,6 +154,8 @@ public final class Buffer {
     }
 
     /**
+     * Returns the first index {@code >= from} where {@code pattern} starts, or {@code -1} /.
+     *
      * @param pattern the bytes to find (not empty)
      * @param from    where to start
      * @return the first index {@code >= from} where {@code pattern} starts, or {@code -1}
@@ -164,7 +182,11 @@ public final class Buffer {
         return -1;
     }
 
-    /** @return a copy of the bytes on the Java heap */
+    /**
+     * Returns a copy of the bytes on the Java heap.
+     *
+     * @return a copy of the bytes on the Java heap
+     */
     public byte[] toArray() {
         PooledBuffer p = live();
         return p.segment().asSlice(0, length).toArray(ValueLayout.JAVA_BYTE);
@@ -187,6 +209,8 @@ public final class Buffer {
     }
 
     /**
+     * Returns the bytes decoded as text /.
+     *
      * @param charset how to decode
      * @return the bytes decoded as text
      */

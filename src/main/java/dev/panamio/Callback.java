@@ -9,6 +9,8 @@ package dev.panamio;
 @FunctionalInterface
 public interface Callback<T> {
     /**
+     * Receives the outcome: exactly one of {@code value} and {@code error} is meaningful.
+     *
      * @param value the result, or {@code null} when {@code error} is set
      * @param error the failure, or {@code null} on success
      */

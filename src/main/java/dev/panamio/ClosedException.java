@@ -9,7 +9,11 @@ import java.io.IOException;
 public class ClosedException extends IOException {
     private static final long serialVersionUID = 1L;
 
-    /** @param message what was closed */
+    /**
+     * Creates the exception.
+     *
+     * @param message what was closed
+     */
     public ClosedException(String message) {
         super(message);
     }

@@ -67,7 +67,11 @@ public final class EventLoop implements AutoCloseable {
         return builder().build();
     }
 
-    /** @return a builder for a loop with chosen settings */
+    /**
+     * Returns a builder for a loop with chosen settings.
+     *
+     * @return a builder for a loop with chosen settings
+     */
     public static Builder builder() {
         return new Builder();
     }
@@ -76,7 +80,11 @@ public final class EventLoop implements AutoCloseable {
         return core;
     }
 
-    /** @return the kernel queue this loop drives */
+    /**
+     * Returns the kernel queue this loop drives.
+     *
+     * @return the kernel queue this loop drives
+     */
     public Backend backend() {
         return backend;
     }
@@ -323,7 +331,11 @@ public final class EventLoop implements AutoCloseable {
         return new Buffer(core, core.pool().takeForUser(), 0);
     }
 
-    /** @return the size of the loop's pooled buffers */
+    /**
+     * Returns the size of the loop's pooled buffers.
+     *
+     * @return the size of the loop's pooled buffers
+     */
     public int bufferSize() {
         return core.config().bufferSize();
     }
@@ -383,7 +395,11 @@ public final class EventLoop implements AutoCloseable {
         return this;
     }
 
-    /** @return whether the calling thread is the loop thread (or may act as it, while the loop is not running) */
+    /**
+     * Returns whether the calling thread is the loop thread (or may act as it, while the loop is not running).
+     *
+     * @return whether the calling thread is the loop thread (or may act as it, while the loop is not running)
+     */
     public boolean inEventLoop() {
         return core.inLoopThread();
     }
@@ -401,7 +417,11 @@ public final class EventLoop implements AutoCloseable {
                 core.completed(), core.timeouts(), core.watermarkHits(), core.overloads(), core.callbackErrors());
     }
 
-    /** @return whether {@link #close()} has been called */
+    /**
+     * Returns whether {@link #close()} has been called.
+     *
+     * @return whether {@link #close()} has been called
+     */
     public boolean isClosed() {
         return !core.isOpen();
     }
@@ -458,6 +478,8 @@ public final class EventLoop implements AutoCloseable {
         private Builder() {}
 
         /**
+         * Returns this builder /.
+         *
          * @param backend the kernel queue; default: the platform's (see {@link EventLoop#create()})
          * @return this builder
          */
@@ -467,6 +489,8 @@ public final class EventLoop implements AutoCloseable {
         }
 
         /**
+         * Returns this builder /.
+         *
          * @param ops the most buffer-holding operations in the kernel at once (default 1024); more wait in
          *            user space holding no buffer
          * @return this builder
@@ -480,6 +504,8 @@ public final class EventLoop implements AutoCloseable {
         }
 
         /**
+         * Returns this builder /.
+         *
          * @param bytes the most bytes lent to the kernel at once (default highWatermark × bufferSize)
          * @return this builder
          */
@@ -492,6 +518,8 @@ public final class EventLoop implements AutoCloseable {
         }
 
         /**
+         * Returns this builder /.
+         *
          * @param ops the most operations waiting in user space (default 65 536); beyond it operations fail at
          *            once with {@link OverloadedException}
          * @return this builder
@@ -505,6 +533,8 @@ public final class EventLoop implements AutoCloseable {
         }
 
         /**
+         * Returns this builder /.
+         *
          * @param bytes size of every pooled buffer, 256 B to 16 MiB (default 16 KiB)
          * @return this builder
          */
@@ -517,6 +547,8 @@ public final class EventLoop implements AutoCloseable {
         }
 
         /**
+         * Returns this builder /.
+         *
          * @param threads threads of the blocking-work pool (default 4)
          * @return this builder
          */
@@ -529,6 +561,8 @@ public final class EventLoop implements AutoCloseable {
         }
 
         /**
+         * Returns this builder /.
+         *
          * @param timeout default connect deadline (default 30 s), or {@link Timeout#NONE}
          * @return this builder
          */
@@ -539,6 +573,8 @@ public final class EventLoop implements AutoCloseable {
         }
 
         /**
+         * Returns this builder /.
+         *
          * @param timeout default read deadline: how long a read may wait for data (default 60 s), or
          *                {@link Timeout#NONE}; an idle connection past it gets {@link OperationTimeoutException}
          * @return this builder
@@ -550,6 +586,8 @@ public final class EventLoop implements AutoCloseable {
         }
 
         /**
+         * Returns this builder /.
+         *
          * @param timeout default write deadline (default 60 s), or {@link Timeout#NONE}
          * @return this builder
          */
@@ -560,6 +598,8 @@ public final class EventLoop implements AutoCloseable {
         }
 
         /**
+         * Returns this builder /.
+         *
          * @param handler receives exceptions thrown by callbacks (default: logged at ERROR through
          *                {@link System.Logger})
          * @return this builder
@@ -570,6 +610,8 @@ public final class EventLoop implements AutoCloseable {
         }
 
         /**
+         * Returns a new loop.
+         *
          * @return a new loop
          * @throws UnsupportedOperationException if the backend is not available on this platform or kernel
          */

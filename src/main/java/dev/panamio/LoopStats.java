@@ -50,7 +50,11 @@ public record LoopStats(
         long overloads,
         long callbackErrors) {
 
-    /** @return the snapshot as one line of JSON */
+    /**
+     * Returns the snapshot as one line of JSON.
+     *
+     * @return the snapshot as one line of JSON
+     */
     public String toJson() {
         return "{\"backend\":\"" + backend + "\",\"connections\":" + connections + ",\"handles\":" + handles
                 + ",\"timers\":" + timers + ",\"pendingCallbacks\":" + pendingCallbacks

@@ -17,11 +17,16 @@ import java.io.IOException;
  */
 public class NativeIoException extends IOException {
     private static final long serialVersionUID = 1L;
+    /** The call that failed. */
     private final String call;
+    /** The error's symbolic name. */
     private final String errorName;
+    /** The error's number. */
     private final int errorCode;
 
     /**
+     * Creates the exception.
+     *
      * @param call        the call and its argument, e.g. {@code connect 127.0.0.1:1}
      * @param errorName   the error's symbolic name, e.g. {@code ECONNREFUSED}
      * @param errorCode   the error's number
@@ -34,17 +39,29 @@ public class NativeIoException extends IOException {
         this.errorCode = errorCode;
     }
 
-    /** @return the call and its argument */
+    /**
+     * Returns the call and its argument.
+     *
+     * @return the call and its argument
+     */
     public String call() {
         return call;
     }
 
-    /** @return the error's symbolic name, e.g. {@code ECONNRESET} */
+    /**
+     * Returns the error's symbolic name, e.g. {@code ECONNRESET}.
+     *
+     * @return the error's symbolic name, e.g. {@code ECONNRESET}
+     */
     public String errorName() {
         return errorName;
     }
 
-    /** @return the platform error number */
+    /**
+     * Returns the platform error number.
+     *
+     * @return the platform error number
+     */
     public int errorCode() {
         return errorCode;
     }

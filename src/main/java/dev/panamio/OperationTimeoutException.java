@@ -9,10 +9,13 @@ import java.time.Duration;
  */
 public class OperationTimeoutException extends IOException {
     private static final long serialVersionUID = 1L;
+    /** The operation that timed out. */
     private final String operation;
     private final transient Duration timeout;
 
     /**
+     * Creates the exception.
+     *
      * @param operation the operation, e.g. {@code read 127.0.0.1:4000}
      * @param timeout   the deadline it had
      */
@@ -22,12 +25,20 @@ public class OperationTimeoutException extends IOException {
         this.timeout = timeout;
     }
 
-    /** @return the operation that timed out */
+    /**
+     * Returns the operation that timed out.
+     *
+     * @return the operation that timed out
+     */
     public String operation() {
         return operation;
     }
 
-    /** @return the deadline the operation had */
+    /**
+     * Returns the deadline the operation had.
+     *
+     * @return the deadline the operation had
+     */
     public Duration timeout() {
         return timeout;
     }

@@ -10,7 +10,11 @@ import java.io.IOException;
 public class OverloadedException extends IOException {
     private static final long serialVersionUID = 1L;
 
-    /** @param message what was refused and the limit */
+    /**
+     * Creates the exception.
+     *
+     * @param message what was refused and the limit
+     */
     public OverloadedException(String message) {
         super(message);
     }

@@ -139,12 +139,20 @@ public final class TcpConnection extends Handle {
         return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
     }
 
-    /** @return the loop this connection belongs to */
+    /**
+     * Returns the loop this connection belongs to.
+     *
+     * @return the loop this connection belongs to
+     */
     public EventLoop loop() {
         return loop;
     }
 
-    /** @return the peer's address, or {@code null} if the socket has none (not connected) */
+    /**
+     * Returns the peer's address, or {@code null} if the socket has none (not connected).
+     *
+     * @return the peer's address, or {@code null} if the socket has none (not connected)
+     */
     public InetSocketAddress remoteAddress() {
         if (remote == null && !closed) {
             remote = core.backend().sockets().remoteAddress(handle);
@@ -152,7 +160,11 @@ public final class TcpConnection extends Handle {
         return remote;
     }
 
-    /** @return the local address, or {@code null} if unknown */
+    /**
+     * Returns the local address, or {@code null} if unknown.
+     *
+     * @return the local address, or {@code null} if unknown
+     */
     public InetSocketAddress localAddress() {
         if (local == null && !closed) {
             local = core.backend().sockets().localAddress(handle);
@@ -160,7 +172,11 @@ public final class TcpConnection extends Handle {
         return local;
     }
 
-    /** @return whether {@link #close()} or {@link #abort()} has been called (or the loop closed) */
+    /**
+     * Returns whether {@link #close()} or {@link #abort()} has been called (or the loop closed).
+     *
+     * @return whether {@link #close()} or {@link #abort()} has been called (or the loop closed)
+     */
     public boolean isClosed() {
         return closing;
     }
@@ -248,7 +264,11 @@ public final class TcpConnection extends Handle {
         }
     }
 
-    /** @return whether a read is active */
+    /**
+     * Returns whether a read is active.
+     *
+     * @return whether a read is active
+     */
     public boolean isReading() {
         return reading;
     }
@@ -599,12 +619,20 @@ public final class TcpConnection extends Handle {
         }
     }
 
-    /** @return whether queued bytes are below the write high watermark (or have fallen below the low one) */
+    /**
+     * Returns whether queued bytes are below the write high watermark (or have fallen below the low one).
+     *
+     * @return whether queued bytes are below the write high watermark (or have fallen below the low one)
+     */
     public boolean isWritable() {
         return writable;
     }
 
-    /** @return bytes queued for writing and not yet written */
+    /**
+     * Returns bytes queued for writing and not yet written.
+     *
+     * @return bytes queued for writing and not yet written
+     */
     public long queuedBytes() {
         return queuedBytes;
     }

@@ -51,47 +51,81 @@ public final class TcpOptions {
         return DEFAULTS;
     }
 
-    /** @return the listen backlog */
+    /**
+     * Returns the listen backlog.
+     *
+     * @return the listen backlog
+     */
     public int backlog() {
         return backlog;
     }
 
-    /** @return whether SO_REUSEPORT is set (several loops can then share a port; Linux only) */
+    /**
+     * Returns whether SO_REUSEPORT is set (several loops can then share a port; Linux only).
+     *
+     * @return whether SO_REUSEPORT is set (several loops can then share a port; Linux only)
+     */
     public boolean reusePort() {
         return reusePort;
     }
 
-    /** @return whether TCP_NODELAY is set */
+    /**
+     * Returns whether TCP_NODELAY is set.
+     *
+     * @return whether TCP_NODELAY is set
+     */
     public boolean noDelay() {
         return noDelay;
     }
 
-    /** @return whether SO_KEEPALIVE is set */
+    /**
+     * Returns whether SO_KEEPALIVE is set.
+     *
+     * @return whether SO_KEEPALIVE is set
+     */
     public boolean keepAlive() {
         return keepAlive;
     }
 
-    /** @return the read timeout, or {@code null} for the loop's default */
+    /**
+     * Returns the read timeout, or {@code null} for the loop's default.
+     *
+     * @return the read timeout, or {@code null} for the loop's default
+     */
     public Duration readTimeout() {
         return readTimeout;
     }
 
-    /** @return the write timeout, or {@code null} for the loop's default */
+    /**
+     * Returns the write timeout, or {@code null} for the loop's default.
+     *
+     * @return the write timeout, or {@code null} for the loop's default
+     */
     public Duration writeTimeout() {
         return writeTimeout;
     }
 
-    /** @return bytes queued for writing at which a connection becomes unwritable */
+    /**
+     * Returns bytes queued for writing at which a connection becomes unwritable.
+     *
+     * @return bytes queued for writing at which a connection becomes unwritable
+     */
     public int writeHighWatermark() {
         return writeHighWatermark;
     }
 
-    /** @return bytes queued at which an unwritable connection becomes writable again */
+    /**
+     * Returns bytes queued at which an unwritable connection becomes writable again.
+     *
+     * @return bytes queued at which an unwritable connection becomes writable again
+     */
     public int writeLowWatermark() {
         return writeLowWatermark;
     }
 
     /**
+     * Returns a copy with that backlog /.
+     *
      * @param backlog pending connections the kernel keeps, at least 1
      * @return a copy with that backlog
      */
@@ -103,6 +137,8 @@ public final class TcpOptions {
     }
 
     /**
+     * Returns a copy /.
+     *
      * @param on whether to set SO_REUSEPORT
      * @return a copy
      */
@@ -111,6 +147,8 @@ public final class TcpOptions {
     }
 
     /**
+     * Returns a copy /.
+     *
      * @param on whether to set TCP_NODELAY
      * @return a copy
      */
@@ -119,6 +157,8 @@ public final class TcpOptions {
     }
 
     /**
+     * Returns a copy /.
+     *
      * @param on whether to set SO_KEEPALIVE
      * @return a copy
      */
@@ -127,6 +167,8 @@ public final class TcpOptions {
     }
 
     /**
+     * Returns a copy /.
+     *
      * @param timeout how long a read may wait for data, or {@link Timeout#NONE}
      * @return a copy
      */
@@ -136,6 +178,8 @@ public final class TcpOptions {
     }
 
     /**
+     * Returns a copy /.
+     *
      * @param timeout how long a write may take, or {@link Timeout#NONE}
      * @return a copy
      */
@@ -145,6 +189,8 @@ public final class TcpOptions {
     }
 
     /**
+     * Returns a copy /.
+     *
      * @param high bytes queued at which the connection becomes unwritable
      * @param low  bytes queued at which it becomes writable again ({@code 0 <= low < high})
      * @return a copy
@@ -156,17 +202,27 @@ public final class TcpOptions {
         return new TcpOptions(backlog, reusePort, noDelay, keepAlive, readTimeout, writeTimeout, high, low, sendBufferSize, receiveBufferSize);
     }
 
-    /** @return SO_SNDBUF for connections, or 0 for the system's default (auto-tuned) */
+    /**
+     * Returns SO_SNDBUF for connections, or 0 for the system's default (auto-tuned).
+     *
+     * @return SO_SNDBUF for connections, or 0 for the system's default (auto-tuned)
+     */
     public int sendBufferSize() {
         return sendBufferSize;
     }
 
-    /** @return SO_RCVBUF for connections, or 0 for the system's default (auto-tuned) */
+    /**
+     * Returns SO_RCVBUF for connections, or 0 for the system's default (auto-tuned).
+     *
+     * @return SO_RCVBUF for connections, or 0 for the system's default (auto-tuned)
+     */
     public int receiveBufferSize() {
         return receiveBufferSize;
     }
 
     /**
+     * Returns a copy /.
+     *
      * @param sendBytes    SO_SNDBUF for connections (0: system default, auto-tuned)
      * @param receiveBytes SO_RCVBUF for connections (0: system default, auto-tuned)
      * @return a copy

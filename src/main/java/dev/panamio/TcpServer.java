@@ -82,17 +82,29 @@ public final class TcpServer extends Handle {
         }
     }
 
-    /** @return the address the server is bound to (with the real port when 0 was asked for). Any thread. */
+    /**
+     * Returns the address the server is bound to (with the real port when 0 was asked for). Any thread.
+     *
+     * @return the address the server is bound to (with the real port when 0 was asked for). Any thread.
+     */
     public InetSocketAddress localAddress() {
         return localAddress;
     }
 
-    /** @return the number of connections accepted so far */
+    /**
+     * Returns the number of connections accepted so far.
+     *
+     * @return the number of connections accepted so far
+     */
     public long acceptedCount() {
         return accepted;
     }
 
-    /** @return whether the server is closed or closing */
+    /**
+     * Returns whether the server is closed or closing.
+     *
+     * @return whether the server is closed or closing
+     */
     public boolean isClosed() {
         return closing;
     }

@@ -24,6 +24,10 @@ public interface Timer {
      */
     Timer ref();
 
-    /** @return whether the timer is still scheduled */
+    /**
+     * Returns whether the timer is still scheduled.
+     *
+     * @return whether the timer is still scheduled
+     */
     boolean isActive();
 }

@@ -117,6 +117,12 @@ public final class Demo {
         System.exit(2);
     }
 
+    /**
+     * Runs the demo ({@code scripts/demo --help} lists the options).
+     *
+     * @param args the options
+     * @throws Exception if the demo cannot start
+     */
     public static void main(String[] args) throws Exception {
         Options o = Options.parse(args);
         EventLoop.Builder b = EventLoop.builder().highWatermark(o.highWatermark()).bufferSize(o.bufferSize())
