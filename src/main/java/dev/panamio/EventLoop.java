@@ -352,6 +352,22 @@ public final class EventLoop implements AutoCloseable {
         core.run(false);
     }
 
+    private LoopFiles files;
+
+    /**
+     * Returns the loop's file operations (Node's {@code fs}): whole files and positional reads and writes,
+     * as callbacks on the loop thread.
+     *
+     * @return the file operations of this loop
+     */
+    public LoopFiles files() {
+        LoopFiles f = files;
+        if (f == null) {
+            f = files = new LoopFiles(this);
+        }
+        return f;
+    }
+
     /**
      * Runs one pass of the loop on the calling thread (timers, pending, poll, check, close) and returns:
      * for programs that drive the loop from their own thread, such as a game loop or a benchmark. The poll

@@ -43,6 +43,15 @@ public interface IoBackend extends AutoCloseable {
     /** Makes a waiting or the next {@link #poll} return. Any thread. */
     void wakeup();
 
+    /**
+     * Whether the backend opens, reads, writes and closes files itself ({@link OpKind#FILE_OPEN},
+     * {@link OpKind#FILE_READ}, {@link OpKind#FILE_WRITE}, {@link OpKind#FILE_CLOSE}); where it does not,
+     * the loop does file work on its blocking pool.
+     */
+    default boolean supportsFileOps() {
+        return false;
+    }
+
     /** Whether {@link OpKind#RECV_SELECT} is supported (the kernel picks the buffer when data arrives). */
     default boolean supportsSelectedBuffers() {
         return false;

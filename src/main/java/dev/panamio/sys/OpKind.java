@@ -33,6 +33,14 @@ public final class OpKind {
     public static final byte FILE_READ = 8;
     /** Write the buffer to a file at {@code fileOffset}. Lends the buffer. Result: bytes written. */
     public static final byte FILE_WRITE = 9;
+    /**
+     * Open the file whose NUL-terminated path is at {@code addr}, with open(2) flags {@code length} and mode
+     * {@code offset}. Lends nothing (the path belongs to the op). Result: the new handle. Only where
+     * {@link IoBackend#supportsFileOps()}.
+     */
+    public static final byte FILE_OPEN = 10;
+    /** Close file {@code handle}. Result 0. Only where {@link IoBackend#supportsFileOps()}. */
+    public static final byte FILE_CLOSE = 11;
 
     /** Whether ops of this kind lend memory to the kernel while they are in it (and so count on the gate). */
     public static boolean lends(byte kind) {
@@ -54,6 +62,8 @@ public final class OpKind {
             case CONNECT -> "connect";
             case FILE_READ -> "read";
             case FILE_WRITE -> "write";
+            case FILE_OPEN -> "open";
+            case FILE_CLOSE -> "close";
             default -> "op" + kind;
         };
     }

@@ -72,7 +72,8 @@ public final class FdLeakCheck implements BeforeAllCallback, AfterAllCallback {
             leaked.keySet().removeAll(before.keySet());
             // Descriptors the JVM opens lazily for its own use (jar files, /dev/random) are not ours.
             leaked.values().removeIf(t -> t.endsWith(".jar") || t.startsWith("/dev/") || t.contains("/jre/")
-                    || t.contains("/lib/modules") || t.contains("hsperfdata"));
+                    || t.contains("/lib/modules") || t.contains("hsperfdata")
+                    || t.startsWith("/proc/")); // the listing of /proc/self/fd itself
             if (leaked.isEmpty()) {
                 return;
             }

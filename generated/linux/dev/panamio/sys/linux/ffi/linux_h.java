@@ -2329,6 +2329,16 @@ public class linux_h {
     public static int O_NONBLOCK() {
         return O_NONBLOCK;
     }
+    private static final int AT_FDCWD = (int)-100;
+
+    /**
+     * {@snippet lang=c :
+     * #define AT_FDCWD -100
+     * }
+     */
+    public static int AT_FDCWD() {
+        return AT_FDCWD;
+    }
     private static final int O_CLOEXEC = (int)524288;
 
     /**
@@ -3378,6 +3388,16 @@ public class linux_h {
      */
     public static int IORING_OP_CLOSE() {
         return IORING_OP_CLOSE;
+    }
+    private static final int IORING_OP_OPENAT = (int)18;
+
+    /**
+     * {@snippet lang=c :
+     * #define IORING_OP_OPENAT 18
+     * }
+     */
+    public static int IORING_OP_OPENAT() {
+        return IORING_OP_OPENAT;
     }
     private static final int IORING_OP_ASYNC_CANCEL = (int)14;
 

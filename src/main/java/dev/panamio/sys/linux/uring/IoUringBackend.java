@@ -68,6 +68,8 @@ public final class IoUringBackend implements IoBackend {
     private static final byte OP_WRITE = (byte) linux_h.IORING_OP_WRITE();
     private static final byte OP_POLL_ADD = (byte) linux_h.IORING_OP_POLL_ADD();
     private static final byte OP_ASYNC_CANCEL = (byte) linux_h.IORING_OP_ASYNC_CANCEL();
+    private static final byte OP_OPENAT = (byte) linux_h.IORING_OP_OPENAT();
+    private static final byte OP_CLOSE = (byte) linux_h.IORING_OP_CLOSE();
     private static final int F_BUFFER = linux_h.IORING_CQE_F_BUFFER();
     private static final int F_MORE = linux_h.IORING_CQE_F_MORE();
     private static final int BUFFER_SHIFT = linux_h.IORING_CQE_BUFFER_SHIFT();
@@ -237,6 +239,11 @@ public final class IoUringBackend implements IoBackend {
     }
 
     @Override
+    public boolean supportsFileOps() {
+        return true;
+    }
+
+    @Override
     public boolean supportsSelectedBuffers() {
         return ring != null;
     }
@@ -329,6 +336,11 @@ public final class IoUringBackend implements IoBackend {
             case OpKind.CONNECT -> sqe(b, OP_CONNECT, fd, op.addr.address(), 0, op.addrLen, op.token);
             case OpKind.FILE_READ -> sqe(b, OP_READ, fd, op.buffer.address() + op.offset, (int) op.length, op.fileOffset, op.token);
             case OpKind.FILE_WRITE -> sqe(b, OP_WRITE, fd, op.buffer.address() + op.offset, (int) op.length, op.fileOffset, op.token);
+            case OpKind.FILE_OPEN -> {
+                sqe(b, OP_OPENAT, linux_h.AT_FDCWD(), op.addr.address(), (int) op.offset, 0, op.token);
+                sqes.set(ValueLayout.JAVA_INT, b + 28, (int) op.length); // open_flags
+            }
+            case OpKind.FILE_CLOSE -> sqe(b, OP_CLOSE, fd, 0, 0, 0, op.token);
             default -> throw new IllegalArgumentException("op kind " + op.kind + " not supported by io_uring");
         }
         push();
