@@ -1,0 +1,341 @@
+package dev.panamio.http;
+
+import dev.panamio.Buffer;
+import dev.panamio.Callback;
+import dev.panamio.EventLoop;
+import dev.panamio.OperationTimeoutException;
+import dev.panamio.ReadHandler;
+import dev.panamio.TcpConnection;
+import dev.panamio.Timer;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.lang.foreign.ValueLayout;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * A small HTTP/1.1 client: {@link #get} connects without blocking, writes the request, reads the response
+ * ({@code Content-Length}, chunked, or until the server closes) and closes. One deadline covers the whole
+ * exchange, name lookup included (a host name is resolved on the loop's blocking pool; an address literal
+ * is used as is). {@code http} only.
+ */
+public final class HttpClient {
+    /** The largest response body accepted. */
+    public static final int MAX_BODY = 64 << 20;
+
+    private HttpClient() {}
+
+    /**
+     * Fetches {@code uri}. Loop thread.
+     *
+     * @param loop     the loop
+     * @param uri      an {@code http://} URI
+     * @param timeout  the deadline for the whole exchange
+     * @param callback receives the response, or the error ({@link OperationTimeoutException},
+     *                 {@link dev.panamio.NativeIoException} such as {@code ECONNREFUSED}, {@link IOException}
+     *                 for a malformed response or a lookup failure), exactly once
+     * @throws IllegalArgumentException if the URI is not {@code http} with a host, or the timeout not positive
+     */
+    public static void get(EventLoop loop, URI uri, Duration timeout, Callback<HttpClientResponse> callback) {
+        Objects.requireNonNull(loop, "loop");
+        Objects.requireNonNull(uri, "uri");
+        Objects.requireNonNull(timeout, "timeout");
+        Objects.requireNonNull(callback, "callback");
+        if (!"http".equalsIgnoreCase(uri.getScheme()) || uri.getHost() == null) {
+            throw new IllegalArgumentException("only http://host[:port]/... URIs are supported, got " + uri);
+        }
+        if (timeout.isNegative() || timeout.isZero()) {
+            throw new IllegalArgumentException("timeout must be positive, was " + timeout);
+        }
+        new Exchange(loop, uri, timeout, callback).start();
+    }
+
+    /**
+     * {@link #get(EventLoop, URI, Duration, Callback)} as a stage, completed on the loop thread.
+     *
+     * @param loop    the loop
+     * @param uri     an {@code http://} URI
+     * @param timeout the deadline for the whole exchange
+     * @return the response
+     */
+    public static CompletionStage<HttpClientResponse> get(EventLoop loop, URI uri, Duration timeout) {
+        CompletableFuture<HttpClientResponse> f = new CompletableFuture<>();
+        get(loop, uri, timeout, (r, e) -> {
+            if (e != null) {
+                f.completeExceptionally(e);
+            } else {
+                f.complete(r);
+            }
+        });
+        return f;
+    }
+
+    private static final class Exchange implements ReadHandler {
+        private final EventLoop loop;
+        private final URI uri;
+        private final Duration timeout;
+        private final Callback<HttpClientResponse> callback;
+        private Timer deadline;
+        private TcpConnection conn;
+        private boolean done;
+        private byte[] in = new byte[4096];
+        private int len;
+        // parsed head
+        private int status = -1;
+        private Map<String, String> headers;
+        private int bodyStart;
+
+        Exchange(EventLoop loop, URI uri, Duration timeout, Callback<HttpClientResponse> callback) {
+            this.loop = loop;
+            this.uri = uri;
+            this.timeout = timeout;
+            this.callback = callback;
+        }
+
+        void start() {
+            deadline = loop.setTimeout(timeout, () -> fail(new OperationTimeoutException("GET " + uri, timeout)));
+            String host = uri.getHost();
+            int port = uri.getPort() < 0 ? 80 : uri.getPort();
+            if (isAddressLiteral(host)) {
+                try {
+                    connect(new InetSocketAddress(InetAddress.getByName(stripBrackets(host)), port));
+                } catch (IOException e) {
+                    fail(e);
+                }
+            } else {
+                loop.submitBlocking(() -> InetAddress.getByName(host), (a, e) -> {
+                    if (e != null) {
+                        fail(e instanceof IOException ? e : new IOException("lookup " + host, e));
+                    } else if (!done) {
+                        connect(new InetSocketAddress(a, port));
+                    }
+                });
+            }
+        }
+
+        private void connect(InetSocketAddress address) {
+            loop.connect(address, timeout, (c, e) -> {
+                if (e != null) {
+                    fail(e);
+                    return;
+                }
+                if (done) {
+                    c.close();
+                    return;
+                }
+                conn = c;
+                String path = uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/" : uri.getRawPath();
+                if (uri.getRawQuery() != null) {
+                    path += "?" + uri.getRawQuery();
+                }
+                String hostHeader = uri.getHost() + (uri.getPort() < 0 ? "" : ":" + uri.getPort());
+                String request = "GET " + path + " HTTP/1.1\r\nHost: " + hostHeader
+                        + "\r\nUser-Agent: panamio\r\nAccept: */*\r\nConnection: close\r\n\r\n";
+                c.write(request.getBytes(StandardCharsets.ISO_8859_1), (v, we) -> {
+                    if (we != null) {
+                        fail(we);
+                    }
+                });
+                c.startReading(this);
+            });
+        }
+
+        @Override
+        public void onData(TcpConnection c, Buffer data) {
+            int n = data.length();
+            if (len + n > MAX_BODY + 65536) {
+                data.release();
+                fail(new IOException("GET " + uri + ": response larger than " + MAX_BODY + " bytes"));
+                return;
+            }
+            if (len + n > in.length) {
+                in = java.util.Arrays.copyOf(in, Math.max(in.length * 2, len + n));
+            }
+            java.lang.foreign.MemorySegment.copy(data.segment(), ValueLayout.JAVA_BYTE, 0, in, len, n);
+            len += n;
+            data.release();
+            try {
+                tryComplete(false);
+            } catch (IOException e) {
+                fail(e);
+            }
+        }
+
+        @Override
+        public void onEof(TcpConnection c) {
+            try {
+                if (!tryComplete(true)) {
+                    fail(new IOException("GET " + uri + ": connection closed before the response was complete"));
+                }
+            } catch (IOException e) {
+                fail(e);
+            }
+        }
+
+        @Override
+        public void onError(TcpConnection c, Throwable error) {
+            fail(error);
+        }
+
+        /** Parses what has arrived; completes and returns true once the response is whole. */
+        private boolean tryComplete(boolean eof) throws IOException {
+            if (done) {
+                return true;
+            }
+            if (status < 0) {
+                int end = indexOf(in, 0, len, "\r\n\r\n");
+                if (end < 0) {
+                    return false;
+                }
+                String[] lines = new String(in, 0, end, StandardCharsets.ISO_8859_1).split("\r\n");
+                String[] statusLine = lines[0].split(" ", 3);
+                if (statusLine.length < 2 || !statusLine[0].startsWith("HTTP/1.")) {
+                    throw new IOException("GET " + uri + ": malformed status line '" + lines[0] + "'");
+                }
+                try {
+                    status = Integer.parseInt(statusLine[1]);
+                } catch (NumberFormatException e) {
+                    throw new IOException("GET " + uri + ": malformed status line '" + lines[0] + "'");
+                }
+                headers = new LinkedHashMap<>();
+                for (int i = 1; i < lines.length; i++) {
+                    int colon = lines[i].indexOf(':');
+                    if (colon > 0) {
+                        headers.merge(lines[i].substring(0, colon).trim().toLowerCase(Locale.ROOT),
+                                lines[i].substring(colon + 1).trim(), (a, b) -> a + ", " + b);
+                    }
+                }
+                bodyStart = end + 4;
+            }
+            byte[] body;
+            String te = headers.get("transfer-encoding");
+            String cl = headers.get("content-length");
+            if (status == 204 || status == 304 || (status >= 100 && status < 200)) {
+                body = new byte[0];
+            } else if (te != null && te.toLowerCase(Locale.ROOT).contains("chunked")) {
+                body = dechunk();
+                if (body == null) {
+                    return false;
+                }
+            } else if (cl != null) {
+                long n;
+                try {
+                    n = Long.parseLong(cl.trim());
+                } catch (NumberFormatException e) {
+                    throw new IOException("GET " + uri + ": bad Content-Length '" + cl + "'");
+                }
+                if (n < 0 || n > MAX_BODY) {
+                    throw new IOException("GET " + uri + ": Content-Length " + n + " out of range");
+                }
+                if (len - bodyStart < n) {
+                    return false;
+                }
+                body = java.util.Arrays.copyOfRange(in, bodyStart, bodyStart + (int) n);
+            } else {
+                if (!eof) {
+                    return false; // the body ends when the server closes
+                }
+                body = java.util.Arrays.copyOfRange(in, bodyStart, len);
+            }
+            succeed(new HttpClientResponse(status, headers, body));
+            return true;
+        }
+
+        /** The chunked body, or null while incomplete. */
+        private byte[] dechunk() throws IOException {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            int p = bodyStart;
+            while (true) {
+                int lineEnd = indexOf(in, p, len, "\r\n");
+                if (lineEnd < 0) {
+                    return null;
+                }
+                String sizeLine = new String(in, p, lineEnd - p, StandardCharsets.ISO_8859_1);
+                int semi = sizeLine.indexOf(';');
+                long size;
+                try {
+                    size = Long.parseLong((semi >= 0 ? sizeLine.substring(0, semi) : sizeLine).trim(), 16);
+                } catch (NumberFormatException e) {
+                    throw new IOException("GET " + uri + ": bad chunk size '" + sizeLine + "'");
+                }
+                if (size < 0 || out.size() + size > MAX_BODY) {
+                    throw new IOException("GET " + uri + ": chunked body larger than " + MAX_BODY + " bytes");
+                }
+                p = lineEnd + 2;
+                if (size == 0) {
+                    // trailer fields, then a blank line
+                    while (true) {
+                        int e = indexOf(in, p, len, "\r\n");
+                        if (e < 0) {
+                            return null;
+                        }
+                        if (e == p) {
+                            return out.toByteArray();
+                        }
+                        p = e + 2;
+                    }
+                }
+                if (len - p < size + 2) {
+                    return null;
+                }
+                out.write(in, p, (int) size);
+                p += (int) size + 2;
+            }
+        }
+
+        private void succeed(HttpClientResponse r) {
+            if (done) {
+                return;
+            }
+            done = true;
+            deadline.cancel();
+            if (conn != null) {
+                conn.close();
+            }
+            callback.complete(r, null);
+        }
+
+        private void fail(Throwable e) {
+            if (done) {
+                return;
+            }
+            done = true;
+            deadline.cancel();
+            if (conn != null) {
+                conn.abort();
+            }
+            callback.complete(null, e);
+        }
+
+        private static int indexOf(byte[] b, int from, int to, String pattern) {
+            outer:
+            for (int i = from; i + pattern.length() <= to; i++) {
+                for (int k = 0; k < pattern.length(); k++) {
+                    if (b[i + k] != pattern.charAt(k)) {
+                        continue outer;
+                    }
+                }
+                return i;
+            }
+            return -1;
+        }
+
+        private static boolean isAddressLiteral(String host) {
+            return host.startsWith("[") || host.chars().allMatch(ch -> ch == '.' || Character.isDigit(ch));
+        }
+
+        private static String stripBrackets(String host) {
+            return host.startsWith("[") ? host.substring(1, host.length() - 1) : host;
+        }
+    }
+}

@@ -1,0 +1,199 @@
+package dev.panamio.http;
+
+import dev.panamio.Backend;
+import dev.panamio.EventLoop;
+import dev.panamio.NativeIoException;
+import dev.panamio.OperationTimeoutException;
+import dev.panamio.testing.LeakChecked;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpRequest.BodyPublishers;
+import java.net.http.HttpResponse.BodyHandlers;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The HTTP server against the JDK's HttpClient and raw sockets, and the HTTP client against the JDK's
+ * built-in HttpServer, on each Linux backend.
+ */
+@LeakChecked
+class HttpTest {
+    private static final InetSocketAddress LOCAL = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
+
+    private static <T> T onLoop(EventLoop loop, java.util.concurrent.Callable<T> c) throws Exception {
+        CompletableFuture<T> f = new CompletableFuture<>();
+        loop.execute(() -> {
+            try {
+                f.complete(c.call());
+            } catch (Throwable t) {
+                f.completeExceptionally(t);
+            }
+        });
+        return f.get(30, TimeUnit.SECONDS);
+    }
+
+    private static HttpServer echoServer(EventLoop loop) throws Exception {
+        return onLoop(loop, () -> HttpServer.listen(loop, LOCAL, (req, res) -> {
+            if (req.target().equals("/slow")) {
+                loop.setTimeout(Duration.ofMillis(100), () -> res.send("slow"));
+            } else if (req.target().equals("/boom")) {
+                throw new IllegalStateException("handler failed");
+            } else {
+                res.header("X-Method", req.method()).send(req.method() + " " + req.target() + " " + req.bodyText());
+            }
+        }));
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Backend.class, names = {"EPOLL", "IO_URING"})
+    void jdkHttpClientTalksToTheServer(Backend backend) throws Exception {
+        try (EventLoop loop = EventLoop.builder().backend(backend).build().start()) {
+            HttpServer server = echoServer(loop);
+            URI base = URI.create("http://127.0.0.1:" + server.localAddress().getPort());
+            try (var client = java.net.http.HttpClient.newBuilder().version(java.net.http.HttpClient.Version.HTTP_1_1).build()) {
+                for (int i = 0; i < 3; i++) { // keep-alive: one connection, several exchanges
+                    var r = client.send(java.net.http.HttpRequest.newBuilder(base.resolve("/hello?i=" + i)).build(), BodyHandlers.ofString());
+                    assertThat(r.statusCode()).isEqualTo(200);
+                    assertThat(r.body()).isEqualTo("GET /hello?i=" + i + " ");
+                    assertThat(r.headers().firstValue("x-method")).hasValue("GET");
+                }
+                var post = client.send(java.net.http.HttpRequest.newBuilder(base.resolve("/post"))
+                        .POST(BodyPublishers.ofString("payload")).build(), BodyHandlers.ofString());
+                assertThat(post.body()).isEqualTo("POST /post payload");
+                var boom = client.send(java.net.http.HttpRequest.newBuilder(base.resolve("/boom")).build(), BodyHandlers.ofString());
+                assertThat(boom.statusCode()).isEqualTo(500);
+            }
+            onLoop(loop, () -> {
+                server.close();
+                return null;
+            });
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Backend.class, names = {"EPOLL", "IO_URING"})
+    void pipelinedRequestsAreAnsweredInOrderAndBadOnesRejected(Backend backend) throws Exception {
+        try (EventLoop loop = EventLoop.builder().backend(backend).build().start()) {
+            HttpServer server = echoServer(loop);
+            try (Socket s = new Socket()) {
+                s.connect(server.localAddress(), 30_000);
+                s.setSoTimeout(30_000);
+                // The first answer comes last from its handler; responses must still go out in request order.
+                String three = "GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /a HTTP/1.1\r\nHost: x\r\n\r\n"
+                        + "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nxyzGET /c HTTP/1.1\r\nConnection: close\r\n\r\n";
+                s.getOutputStream().write(three.getBytes(StandardCharsets.US_ASCII));
+                String all = new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+                assertThat(all.indexOf("slow")).isLessThan(all.indexOf("GET /a"));
+                assertThat(all.indexOf("GET /a")).isLessThan(all.indexOf("POST /b xyz"));
+                assertThat(all.indexOf("POST /b xyz")).isLessThan(all.indexOf("GET /c"));
+                assertThat(all.split("HTTP/1.1 200 OK", -1)).hasSize(5);
+            }
+            assertThat(rawExchange(server, "GARBAGE\r\n\r\n")).startsWith("HTTP/1.1 400 ");
+            assertThat(rawExchange(server, "GET / HTTP/1.1\r\nX: " + "a".repeat(9000) + "\r\n\r\n")).startsWith("HTTP/1.1 431 ");
+            assertThat(rawExchange(server, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")).startsWith("HTTP/1.1 501 ");
+            assertThat(rawExchange(server, "POST / HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n")).startsWith("HTTP/1.1 413 ");
+        }
+    }
+
+    private static String rawExchange(HttpServer server, String request) throws Exception {
+        try (Socket s = new Socket()) {
+            s.connect(server.localAddress(), 30_000);
+            s.setSoTimeout(30_000);
+            OutputStream out = s.getOutputStream();
+            out.write(request.getBytes(StandardCharsets.US_ASCII));
+            InputStream in = s.getInputStream();
+            return new String(in.readAllBytes(), StandardCharsets.US_ASCII); // the server closes after an error
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Backend.class, names = {"EPOLL", "IO_URING"})
+    void clientFetchesFromTheJdkHttpServer(Backend backend) throws Exception {
+        com.sun.net.httpserver.HttpServer jdk = com.sun.net.httpserver.HttpServer.create(LOCAL, 0);
+        byte[] big = new byte[200_000];
+        new java.util.Random(3).nextBytes(big);
+        jdk.createContext("/fixed", x -> {
+            byte[] b = "fixed length body".getBytes(StandardCharsets.US_ASCII);
+            x.sendResponseHeaders(200, b.length);
+            x.getResponseBody().write(b);
+            x.close();
+        });
+        jdk.createContext("/chunked", x -> {
+            x.sendResponseHeaders(200, 0); // length 0: the JDK server sends a chunked body
+            x.getResponseBody().write(big);
+            x.close();
+        });
+        jdk.createContext("/missing", x -> {
+            x.sendResponseHeaders(404, -1);
+            x.close();
+        });
+        jdk.start();
+        try (EventLoop loop = EventLoop.builder().backend(backend).build().start()) {
+            URI base = URI.create("http://127.0.0.1:" + jdk.getAddress().getPort());
+            HttpClientResponse fixed = fetch(loop, base.resolve("/fixed"));
+            assertThat(fixed.status()).isEqualTo(200);
+            assertThat(fixed.bodyText()).isEqualTo("fixed length body");
+            HttpClientResponse chunked = fetch(loop, base.resolve("/chunked"));
+            assertThat(chunked.header("Transfer-Encoding")).isEqualToIgnoringCase("chunked");
+            assertThat(chunked.body()).isEqualTo(big);
+            assertThat(fetch(loop, base.resolve("/missing")).status()).isEqualTo(404);
+            // localhost goes through a name lookup on the blocking pool
+            assertThat(fetch(loop, URI.create("http://localhost:" + jdk.getAddress().getPort() + "/fixed")).bodyText())
+                    .isEqualTo("fixed length body");
+        } finally {
+            jdk.stop(0);
+        }
+    }
+
+    private static HttpClientResponse fetch(EventLoop loop, URI uri) throws Exception {
+        CompletableFuture<HttpClientResponse> f = new CompletableFuture<>();
+        loop.execute(() -> HttpClient.get(loop, uri, Duration.ofSeconds(30)).whenComplete((r, e) -> {
+            if (e != null) {
+                f.completeExceptionally(e);
+            } else {
+                f.complete(r);
+            }
+        }));
+        return f.get(60, TimeUnit.SECONDS);
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Backend.class, names = {"EPOLL", "IO_URING"})
+    void clientErrorsAreNamedAndTimelyAndPanamioTalksToItself(Backend backend) throws Exception {
+        try (EventLoop loop = EventLoop.builder().backend(backend).build().start();
+             ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            int closedPort;
+            try (ServerSocket s = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+                closedPort = s.getLocalPort();
+            }
+            Throwable refused = error(loop, URI.create("http://127.0.0.1:" + closedPort + "/"), Duration.ofSeconds(30));
+            assertThat(refused).isInstanceOf(NativeIoException.class);
+            assertThat(((NativeIoException) refused).errorName()).isEqualTo("ECONNREFUSED");
+            // A server that accepts and never answers: the exchange's deadline ends it.
+            Throwable timedOut = error(loop, URI.create("http://127.0.0.1:" + silent.getLocalPort() + "/"), Duration.ofMillis(300));
+            assertThat(timedOut).isInstanceOf(OperationTimeoutException.class).hasMessageContaining("GET http://127.0.0.1");
+
+            HttpServer server = echoServer(loop);
+            HttpClientResponse r = fetch(loop, URI.create("http://127.0.0.1:" + server.localAddress().getPort() + "/self"));
+            assertThat(r.bodyText()).isEqualTo("GET /self ");
+        }
+    }
+
+    private static Throwable error(EventLoop loop, URI uri, Duration timeout) throws Exception {
+        CompletableFuture<Throwable> f = new CompletableFuture<>();
+        loop.execute(() -> HttpClient.get(loop, uri, timeout, (r, e) -> f.complete(e)));
+        return f.get(60, TimeUnit.SECONDS);
+    }
+}
