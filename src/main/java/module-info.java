@@ -5,6 +5,9 @@
  * generated bindings are internal.
  */
 module dev.panamio {
+    requires jdk.jfr;
     exports dev.panamio;
     exports dev.panamio.http;
+    // JDK Flight Recorder events live in the internal core package.
+    exports dev.panamio.core to jdk.jfr;
 }

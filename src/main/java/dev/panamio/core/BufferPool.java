@@ -47,6 +47,12 @@ public final class BufferPool implements dev.panamio.sys.BufferSource {
         slabs++;
         allocatedBytes += (long) bufferSize * BUFFERS_PER_SLAB;
         freeBytes += (long) bufferSize * BUFFERS_PER_SLAB;
+        LoopEvents.BufferPoolGrowth e = new LoopEvents.BufferPoolGrowth();
+        if (e.shouldCommit()) {
+            e.slabBytes = (long) bufferSize * BUFFERS_PER_SLAB;
+            e.poolBytes = allocatedBytes;
+            e.commit();
+        }
     }
 
     private PooledBuffer take() {

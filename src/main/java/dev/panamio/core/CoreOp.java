@@ -21,6 +21,8 @@ public abstract class CoreOp extends Op {
     public static final byte CANCELLING = 3;
 
     protected final LoopCore loop;
+    /** {@code System.nanoTime()} when it entered the kernel, while a recording wants op events; else 0. */
+    long submittedAt;
     byte state = IDLE;
     /** Bytes this op holds on the gate while in the kernel (0 for ops that lend nothing). */
     long gateBytes;
@@ -89,7 +91,7 @@ public abstract class CoreOp extends Op {
                     loop.timers().remove(deadlineNode);
                 }
                 if (byDeadline) {
-                    loop.countTimeout();
+                    loop.countTimeout(this, true);
                 }
                 onDequeued(byDeadline);
             }
@@ -97,7 +99,7 @@ public abstract class CoreOp extends Op {
                 state = CANCELLING;
                 timedOut = byDeadline;
                 if (byDeadline) {
-                    loop.countTimeout();
+                    loop.countTimeout(this, false);
                 }
                 if (deadlineNode.isScheduled()) {
                     loop.timers().remove(deadlineNode);
@@ -136,6 +138,17 @@ public abstract class CoreOp extends Op {
             loop.opLeftKernel(this);
         }
         timedOut = wasTimedOut && result < 0;
+        if (!more && submittedAt != 0) {
+            LoopEvents.OpCompleted e = new LoopEvents.OpCompleted();
+            if (e.shouldCommit()) {
+                e.kind = OpKind.name(kind);
+                e.result = result;
+                e.latency = System.nanoTime() - submittedAt;
+                e.timedOut = wasTimedOut;
+                e.commit();
+            }
+            submittedAt = 0;
+        }
         try {
             onComplete(result, flags);
         } finally {

@@ -53,6 +53,13 @@ final class Gate {
         }
         tail = op;
         queued++;
+        LoopEvents.WatermarkReached e = new LoopEvents.WatermarkReached();
+        if (e.shouldCommit()) {
+            e.kind = dev.panamio.sys.OpKind.name(op.kind);
+            e.queued = queued;
+            e.lentBytes = bytes;
+            e.commit();
+        }
         return false;
     }
 

@@ -360,6 +360,9 @@ public final class LoopCore implements CompletionSink {
     }
 
     private void enterKernel(CoreOp op) {
+        if (LoopEvents.OP_COMPLETED.isEnabled()) {
+            op.submittedAt = System.nanoTime();
+        }
         op.onAdmit();
         op.state = CoreOp.IN_KERNEL;
         opsInKernel++;
@@ -391,6 +394,12 @@ public final class LoopCore implements CompletionSink {
     public boolean overloaded(int more) {
         if (gate.queued() + queuedWrites + more > config.maxQueued()) {
             overloads++;
+            LoopEvents.Overload e = new LoopEvents.Overload();
+            if (e.shouldCommit()) {
+                e.queued = gate.queued() + queuedWrites;
+                e.maxQueued = config.maxQueued();
+                e.commit();
+            }
             return true;
         }
         return false;
@@ -401,8 +410,14 @@ public final class LoopCore implements CompletionSink {
         queuedWrites += delta;
     }
 
-    void countTimeout() {
+    void countTimeout(CoreOp op, boolean queued) {
         timeouts++;
+        LoopEvents.OpTimeout e = new LoopEvents.OpTimeout();
+        if (e.shouldCommit()) {
+            e.kind = dev.panamio.sys.OpKind.name(op.kind);
+            e.queued = queued;
+            e.commit();
+        }
     }
 
     @Override
