@@ -1,0 +1,9 @@
+// Files as loop callbacks: through io_uring where the loop runs on it, else the blocking pool.
+var loop = EventLoop.builder().backend(Backend.IO_URING).build();
+var file = java.nio.file.Files.createTempFile("panamio", ".txt");
+loop.files().writeFile(file, "written and read back by the loop".getBytes(StandardCharsets.UTF_8), (v, err) ->
+    loop.files().readFile(file, (bytes, err2) -> System.out.println("native " + loop.files().isNative() + ": " + new String(bytes, StandardCharsets.UTF_8))));
+loop.run();
+loop.close();
+java.nio.file.Files.delete(file);
+/exit
