@@ -131,13 +131,13 @@ class FilesTest {
             AtomicInteger calls = new AtomicInteger();
             var opened = new java.util.concurrent.CompletableFuture<LoopFile>();
             loop.execute(() -> loop.files().open(p, LoopFile.Mode.READ).whenComplete((f, e) -> {
-                opened.complete(f);
                 f.read(0, (data, err) -> {
                     calls.incrementAndGet();
                     if (data != null) {
                         data.release();
                     }
                 });
+                opened.complete(f); // after the read is issued: the test closes the loop as soon as it sees this
             }));
             assertThat(opened.get(30, TimeUnit.SECONDS).isClosed()).isFalse();
             loop.close();

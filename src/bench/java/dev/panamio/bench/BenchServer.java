@@ -37,6 +37,7 @@ public final class BenchServer {
         Thread loopThread = switch (name.toLowerCase(Locale.ROOT)) {
             case "panamio-epoll" -> PanamioServer.start("EPOLL", port, http);
             case "panamio-io_uring" -> PanamioServer.start("IO_URING", port, http);
+            case "panamio-httpserver" -> PanamioServer.startHttpServer(port);
             case "nio" -> NioServer.start(port, http);
             case "netty-epoll" -> NettyServer.start(false, port, http);
             case "netty-io_uring" -> NettyServer.start(true, port, http);

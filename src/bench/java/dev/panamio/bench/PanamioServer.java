@@ -50,6 +50,24 @@ final class PanamioServer {
         return thread.get();
     }
 
+    /** The library's own {@link dev.panamio.http.HttpServer} (epoll), answering "Hello, World!". */
+    static Thread startHttpServer(int port) throws Exception {
+        EventLoop loop = EventLoop.builder().backend(Backend.EPOLL).readTimeout(Timeout.NONE).build();
+        CompletableFuture<Thread> thread = new CompletableFuture<>();
+        byte[] hello = "Hello, World!".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        loop.start();
+        loop.execute(() -> {
+            try {
+                dev.panamio.http.HttpServer.listen(loop, new InetSocketAddress(InetAddress.getLoopbackAddress(), port),
+                        (req, res) -> res.header("Content-Type", "text/plain").send(hello));
+                thread.complete(Thread.currentThread());
+            } catch (Throwable e) {
+                thread.completeExceptionally(e);
+            }
+        });
+        return thread.get();
+    }
+
     static void echo(TcpConnection conn) {
         conn.startReading((c, data) -> c.write(data));
     }

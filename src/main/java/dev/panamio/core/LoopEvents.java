@@ -13,16 +13,18 @@ import jdk.jfr.Timespan;
 /**
  * panamio's JDK Flight Recorder events, so that a recording shows the loop in JDK Mission Control:
  * operation completions (kind, bytes, latency), deadlines hit, the high watermark reached, overload
- * rejections and buffer-pool growth. All are off unless a recording enables them ({@code dev.panamio.*});
- * then each costs one event per occurrence, and an op completion one {@code System.nanoTime()} at submit.
+ * rejections and buffer-pool growth. They cost nothing without a recording. A recording with the default
+ * settings takes all but {@code OpCompleted}, which is one event per operation and has to be enabled
+ * explicitly; it then also costs one {@code System.nanoTime()} per operation at submit.
  */
 public final class LoopEvents {
     private LoopEvents() {}
 
     static final EventType OP_COMPLETED = EventType.getEventType(OpCompleted.class);
 
-    /** One operation left the kernel. */
+    /** One operation left the kernel. Off by default (one event per operation): enable it explicitly. */
     @Name("dev.panamio.OpCompleted")
+    @jdk.jfr.Enabled(false)
     @Label("Operation Completed")
     @Category({"panamio", "I/O"})
     @Description("An operation's final completion: its kind, result and time from submission to completion")

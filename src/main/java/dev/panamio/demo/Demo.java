@@ -30,6 +30,8 @@ public final class Demo {
     static final String USAGE = """
             usage: scripts/demo [options]
               --serve                 serve until Ctrl-C (no built-in load); talk to it with nc or socat
+              --http                  serve HTTP until Ctrl-C instead (port 8080): / says hello, /stats is the
+                                      loop's statistics as JSON; try curl or wrk
               --port P                port to listen on (default: 7007 with --serve, else any free port)
               --seconds S             how long the built-in load runs (default 5)
               --backend NAME          epoll | io_uring | iocp (default: the platform's)
@@ -43,11 +45,11 @@ public final class Demo {
             """;
 
     /** Parsed flags. */
-    record Options(boolean serve, int port, int seconds, Backend backend, int highWatermark, int bufferSize,
+    record Options(boolean serve, boolean http, int port, int seconds, Backend backend, int highWatermark, int bufferSize,
                    long readTimeoutMs, int connections, int messageSize, int pipeline, boolean statsJson) {
 
         static Options parse(String[] args) {
-            boolean serve = false, json = false;
+            boolean serve = false, json = false, http = false;
             int port = -1, seconds = 5, hw = 1024, buf = 16 * 1024, conns = 64, size = 64, pipeline = 16;
             long readMs = 60_000;
             Backend backend = null;
@@ -55,6 +57,7 @@ public final class Demo {
                 String a = args[i];
                 switch (a) {
                     case "--serve" -> serve = true;
+                    case "--http" -> http = serve = true;
                     case "--stats-json" -> json = true;
                     case "--port" -> port = intArg(args, ++i, a, 0, 65535);
                     case "--seconds" -> seconds = intArg(args, ++i, a, 1, 86_400);
@@ -73,9 +76,9 @@ public final class Demo {
                 }
             }
             if (port < 0) {
-                port = serve ? 7007 : 0;
+                port = http ? 8080 : serve ? 7007 : 0;
             }
-            return new Options(serve, port, seconds, backend, hw, buf, readMs, conns, size, pipeline, json);
+            return new Options(serve, http, port, seconds, backend, hw, buf, readMs, conns, size, pipeline, json);
         }
 
         private static int intArg(String[] args, int i, String name, int min, int max) {
@@ -139,11 +142,24 @@ public final class Demo {
             return;
         }
         CompletableFuture<TcpServer> listening = new CompletableFuture<>();
+        CompletableFuture<InetSocketAddress> httpAddress = new CompletableFuture<>();
         InetSocketAddress bindTo = new InetSocketAddress(InetAddress.getLoopbackAddress(), o.port());
         server.start();
         server.execute(() -> {
             try {
-                listening.complete(server.listen(bindTo, TcpOptions.defaults().withBacklog(4096), Demo::echo));
+                if (o.http()) {
+                    dev.panamio.http.HttpServer http = dev.panamio.http.HttpServer.listen(server, bindTo, (req, res) -> {
+                        if (req.target().equals("/stats")) {
+                            res.header("Content-Type", "application/json").send(server.stats().toJson() + "\n");
+                        } else {
+                            res.send("Hello, World!");
+                        }
+                    });
+                    httpAddress.complete(http.localAddress());
+                    listening.complete(null);
+                } else {
+                    listening.complete(server.listen(bindTo, TcpOptions.defaults().withBacklog(4096), Demo::echo));
+                }
             } catch (Throwable e) {
                 listening.completeExceptionally(e);
             }
@@ -159,6 +175,21 @@ public final class Demo {
         }
         PrintStream out = System.out;
         String backendName = server.backend().name().toLowerCase(Locale.ROOT);
+        if (o.http()) {
+            InetSocketAddress a = httpAddress.join();
+            if (!o.statsJson()) {
+                out.printf("panamio demo: %s HTTP server on http://%s/ (high watermark %d, buffer %d B)%n"
+                                + "serving until Ctrl-C; try: curl http://%s/stats%n", backendName, address(a),
+                        o.highWatermark(), o.bufferSize(), address(a));
+            }
+            Runtime.getRuntime().addShutdownHook(new Thread(server::close));
+            Reporter r = new Reporter(server, null, o.statsJson(), out);
+            while (!server.isClosed()) {
+                Thread.sleep(1000);
+                r.report();
+            }
+            return;
+        }
         if (!o.statsJson()) {
             out.printf("panamio demo: %s echo server on %s (high watermark %d, buffer %d B)%n", backendName,
                     address(tcp.localAddress()), o.highWatermark(), o.bufferSize());
