@@ -137,6 +137,19 @@ public final class EventLoop implements AutoCloseable {
     }
 
     /**
+     * {@link #setTimeout} as a stage: completes on the loop thread after {@code delay}. The pending delay keeps
+     * {@link #run()} alive. Any thread.
+     *
+     * @param delay at least zero
+     * @return completes after the delay
+     */
+    public CompletionStage<Void> delay(Duration delay) {
+        CompletableFuture<Void> f = new CompletableFuture<>();
+        setTimeout(delay, () -> f.complete(null));
+        return f;
+    }
+
+    /**
      * Runs {@code task} in this tick's check phase (after I/O), or the next tick's when queued from the check
      * phase itself. Any thread.
      *

@@ -16,6 +16,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.function.Consumer;
 
 /**
@@ -205,6 +207,112 @@ public final class TcpConnection extends Handle {
         beginRead(handler, true);
         readDeadline = nanos;
         armReadIfIdle();
+    }
+
+    /**
+     * {@link #read(Duration, ReadHandler)} as a stage, completed on the loop thread: with a lease on the bytes
+     * read, with {@code null} at end of stream, or exceptionally with the read's error.
+     *
+     * @param timeout how long to wait for data, or {@link Timeout#NONE}
+     * @return the lease (release it), or null at EOF
+     * @throws IllegalStateException if closed, a read is already active, or called from another thread
+     */
+    public CompletionStage<Buffer> read(Duration timeout) {
+        CompletableFuture<Buffer> f = new CompletableFuture<>();
+        read(timeout, new ReadHandler() {
+            @Override
+            public void onData(TcpConnection connection, Buffer data) {
+                f.complete(data);
+            }
+
+            @Override
+            public void onEof(TcpConnection connection) {
+                f.complete(null);
+            }
+
+            @Override
+            public void onError(TcpConnection connection, Throwable error) {
+                f.completeExceptionally(error);
+            }
+        });
+        return f;
+    }
+
+    /**
+     * {@link #write(byte[], Callback)} as a stage, completed on the loop thread.
+     *
+     * @param data the bytes (copied)
+     * @return completes when every byte is written, or exceptionally with the write's error
+     * @throws IllegalStateException if the connection is closed or its output shut down
+     */
+    public CompletionStage<Void> writeAsync(byte[] data) {
+        CompletableFuture<Void> f = new CompletableFuture<>();
+        write(data, Stages.callback(f));
+        return f;
+    }
+
+    /**
+     * {@link #write(Buffer, Callback)} as a stage, completed on the loop thread.
+     *
+     * @param data the lease (ended by this call)
+     * @return completes when every byte is written, or exceptionally with the write's error
+     * @throws IllegalStateException if the connection is closed or its output shut down
+     */
+    public CompletionStage<Void> writeAsync(Buffer data) {
+        CompletableFuture<Void> f = new CompletableFuture<>();
+        write(data, Stages.callback(f));
+        return f;
+    }
+
+    /**
+     * {@link #write(ByteBuffer, Callback)} as a stage, completed on the loop thread.
+     *
+     * @param data the bytes (copied; the position advances)
+     * @return completes when every byte is written, or exceptionally with the write's error
+     * @throws IllegalStateException if the connection is closed or its output shut down
+     */
+    public CompletionStage<Void> writeAsync(ByteBuffer data) {
+        CompletableFuture<Void> f = new CompletableFuture<>();
+        write(data, Stages.callback(f));
+        return f;
+    }
+
+    /**
+     * {@link #write(MemorySegment, Callback)} as a stage, completed on the loop thread.
+     *
+     * @param data the bytes (copied)
+     * @return completes when every byte is written, or exceptionally with the write's error
+     * @throws IllegalStateException if the connection is closed or its output shut down
+     */
+    public CompletionStage<Void> writeAsync(MemorySegment data) {
+        CompletableFuture<Void> f = new CompletableFuture<>();
+        write(data, Stages.callback(f));
+        return f;
+    }
+
+    /**
+     * {@link #write(List, Callback)} as a stage, completed on the loop thread.
+     *
+     * @param data the leases (each ended by this call)
+     * @return completes when every byte is written, or exceptionally with the write's error
+     * @throws IllegalStateException if the connection is closed or its output shut down
+     */
+    public CompletionStage<Void> writeAsync(List<Buffer> data) {
+        CompletableFuture<Void> f = new CompletableFuture<>();
+        write(data, Stages.callback(f));
+        return f;
+    }
+
+    /**
+     * A stage completed (on the loop thread) once the connection is fully closed: the {@link #onClose}
+     * twin.
+     *
+     * @return completes when closed
+     */
+    public CompletionStage<Void> closed() {
+        CompletableFuture<Void> f = new CompletableFuture<>();
+        onClose(() -> f.complete(null));
+        return f;
     }
 
     private long readDeadline = -1;
