@@ -84,6 +84,22 @@ public final class CConformance {
 
 
 
+    /** The Windows bindings (x86-64, LLP64: C {@code long} is 32 bits), checked with the mingw-w64 headers. */
+    public static CConformance windows() {
+        Map<String, String> types = new LinkedHashMap<>();
+        for (String t : List.of("int", "BOOL", "DWORD", "ULONG", "GROUP")) {
+            types.put(t, "JAVA_INT");
+        }
+        types.put("WORD", "JAVA_SHORT");
+        types.put("UCHAR", "JAVA_BYTE");
+        for (String t : List.of("SOCKET", "ULONG_PTR")) {
+            types.put(t, "JAVA_LONG");
+        }
+        return new CConformance("dev.panamio.sys.windows.ffi", "windows_h",
+                BASEDIR.resolve("native-headers/windows/panamio_windows.h"), BASEDIR.resolve("native-headers/windows"),
+                BASEDIR.resolve("generated/windows"), name -> name, types);
+    }
+
     /** Uses {@code layout} for struct {@code name} instead of the generated one (per-architecture layouts). */
     public CConformance withLayout(String name, GroupLayout layout) {
         layoutOverrides.put(name, layout);
@@ -174,10 +190,23 @@ public final class CConformance {
                 .append(name).append(" size ").append(layout.byteSize()).append("\");\n");
         c.append("_Static_assert(_Alignof(").append(t).append(") == ").append(layout.byteAlignment()).append(", \"")
                 .append(name).append(" alignment ").append(layout.byteAlignment()).append("\");\n");
+        return n + emitMembers(c, name, t, layout, 0);
+    }
+
+    /**
+     * Offset and size of each named member; the members of an anonymous union or struct ({@code $anon$...},
+     * as jextract names them) are members of the enclosing struct in C, so they are checked as such.
+     */
+    private int emitMembers(StringBuilder c, String name, String t, GroupLayout layout, long base) {
+        int n = 0;
         for (MemoryLayout m : layout.memberLayouts()) {
+            if (m instanceof GroupLayout g && m.name().isPresent() && m.name().get().startsWith("$anon")) {
+                n += emitMembers(c, name, t, g, base + layout.byteOffset(MemoryLayout.PathElement.groupElement(m.name().get())));
+                continue;
+            }
             if (!(m instanceof PaddingLayout) && m.name().isPresent()) {
                 String f = m.name().get();
-                long off = layout.byteOffset(MemoryLayout.PathElement.groupElement(f));
+                long off = base + layout.byteOffset(MemoryLayout.PathElement.groupElement(f));
                 c.append("_Static_assert(offsetof(").append(t).append(", ").append(f).append(") == ").append(off)
                         .append(", \"").append(name).append('.').append(f).append(" offset ").append(off).append("\");\n");
                 c.append("_Static_assert(sizeof(((").append(t).append(" *)0)->").append(f).append(") == ")
