@@ -50,6 +50,12 @@ public final class Backends {
                 requireLinux(name);
                 yield new dev.panamio.sys.linux.uring.IoUringBackend(memory, buffers, registry, ringBuffers);
             }
+            case "iocp" -> {
+                if (!isWindows()) {
+                    throw new UnsupportedOperationException("iocp needs Windows; this is " + System.getProperty("os.name"));
+                }
+                yield new dev.panamio.sys.windows.IocpBackend(dev.panamio.sys.windows.Win32Api.open(), memory, registry);
+            }
             default -> throw new UnsupportedOperationException("backend " + name + " is not available in this build");
         };
     }
