@@ -1,5 +1,5 @@
-// Files as loop callbacks: through io_uring where the loop runs on it, else the blocking pool.
-var loop = EventLoop.builder().backend(Backend.IO_URING).build();
+// Files as loop callbacks: natively through io_uring when the loop runs on it, else on the blocking pool.
+var loop = EventLoop.create();
 var file = java.nio.file.Files.createTempFile("panamio", ".txt");
 loop.files().writeFile(file, "written and read back by the loop".getBytes(StandardCharsets.UTF_8), (v, err) ->
     loop.files().readFile(file, (bytes, err2) -> System.out.println("native " + loop.files().isNative() + ": " + new String(bytes, StandardCharsets.UTF_8))));

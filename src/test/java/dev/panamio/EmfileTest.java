@@ -32,6 +32,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * resumes once descriptors are freed.
  */
 @LeakChecked
+@org.junit.jupiter.api.condition.EnabledOnOs(org.junit.jupiter.api.condition.OS.LINUX)
 class EmfileTest {
     private static final int LIMIT = 256;
     private static final int CLIENTS = 400;

@@ -3,7 +3,7 @@ package dev.panamio;
 import dev.panamio.testing.LeakChecked;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -32,7 +32,7 @@ class FilesTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Backend.class, names = {"EPOLL", "IO_URING"})
+    @MethodSource("dev.panamio.testing.TestBackends#available")
     void writeFileThenReadFileRoundTrips(Backend backend) throws Exception {
         byte[] data = new byte[100_000 + 123];
         new Random(7).nextBytes(data);
@@ -64,7 +64,7 @@ class FilesTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Backend.class, names = {"EPOLL", "IO_URING"})
+    @MethodSource("dev.panamio.testing.TestBackends#available")
     void missingFileIsAnErrorNamingThePath(Backend backend) {
         Path p = dir.resolve("missing.txt");
         try (EventLoop loop = loop(backend)) {
@@ -84,7 +84,7 @@ class FilesTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Backend.class, names = {"EPOLL", "IO_URING"})
+    @MethodSource("dev.panamio.testing.TestBackends#available")
     void positionalReadsAndWrites(Backend backend) throws Exception {
         Path p = dir.resolve("sparse.bin");
         try (EventLoop loop = loop(backend)) {
@@ -113,7 +113,7 @@ class FilesTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Backend.class, names = {"EPOLL", "IO_URING"})
+    @MethodSource("dev.panamio.testing.TestBackends#available")
     void stagesCompleteOnTheLoopThreadAndClosingTheLoopClosesOpenFiles(Backend backend) throws Exception {
         Path p = dir.resolve("stage.txt");
         Files.writeString(p, "hello from a file");

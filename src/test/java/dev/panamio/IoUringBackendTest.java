@@ -26,6 +26,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** What only io_uring has: a provided-buffer ring that can run dry, and reads the kernel holds while idle. */
 @LeakChecked
+@org.junit.jupiter.api.condition.EnabledOnOs(org.junit.jupiter.api.condition.OS.LINUX)
 class IoUringBackendTest {
 
     private static EventLoop.Builder uring() {

@@ -35,7 +35,7 @@ class JfrEventsTest {
                 recording.enable("dev.panamio." + e).withThreshold(Duration.ZERO);
             }
             recording.start();
-            try (EventLoop loop = EventLoop.builder().backend(Backend.EPOLL).highWatermark(1).maxQueued(8)
+            try (EventLoop loop = EventLoop.builder().highWatermark(1).maxQueued(8)
                     .writeTimeout(Timeout.NONE).build().start()) {
                 java.util.concurrent.LinkedBlockingQueue<TcpConnection> accepted = new java.util.concurrent.LinkedBlockingQueue<>();
                 TcpServer server = onLoop(loop, () -> loop.listen(ANY_LOCAL,

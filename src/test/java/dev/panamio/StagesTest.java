@@ -2,7 +2,7 @@ package dev.panamio;
 
 import dev.panamio.testing.LeakChecked;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -19,7 +19,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 @LeakChecked
 class StagesTest {
     @ParameterizedTest
-    @EnumSource(value = Backend.class, names = {"EPOLL", "IO_URING"})
+    @MethodSource("dev.panamio.testing.TestBackends#available")
     void aConversationWrittenAsAChainOfStages(Backend backend) throws Exception {
         try (EventLoop loop = EventLoop.builder().backend(backend).build().start()) {
             TcpServer server = onLoop(loop, () -> loop.listen(ANY_LOCAL, c -> c.startReading((cc, data) -> cc.write(data))));

@@ -13,6 +13,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** The conformance check is able to fail: deliberately wrong bindings are rejected, naming the symbol. */
 @LeakChecked
+@org.junit.jupiter.api.condition.EnabledOnOs(org.junit.jupiter.api.condition.OS.LINUX)
 class ConformanceCheckCanFailTest {
 
     @Test

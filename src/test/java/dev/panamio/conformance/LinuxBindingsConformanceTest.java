@@ -21,6 +21,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * (where {@code epoll_event} is not packed), plus the Java-side descriptor check and the symbol lists.
  */
 @LeakChecked
+@org.junit.jupiter.api.condition.EnabledOnOs(org.junit.jupiter.api.condition.OS.LINUX)
 class LinuxBindingsConformanceTest {
     private final CConformance linux = CConformance.linux();
 

@@ -25,6 +25,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * classes load here, on Linux, without linking kernel32 or ws2_32.
  */
 @LeakChecked
+@org.junit.jupiter.api.condition.EnabledOnOs(org.junit.jupiter.api.condition.OS.LINUX)
 class WindowsBindingsConformanceTest {
     private final CConformance windows = CConformance.windows();
 

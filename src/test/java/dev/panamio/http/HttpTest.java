@@ -6,7 +6,7 @@ import dev.panamio.NativeIoException;
 import dev.panamio.OperationTimeoutException;
 import dev.panamio.testing.LeakChecked;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -57,7 +57,7 @@ class HttpTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Backend.class, names = {"EPOLL", "IO_URING"})
+    @MethodSource("dev.panamio.testing.TestBackends#available")
     void jdkHttpClientTalksToTheServer(Backend backend) throws Exception {
         try (EventLoop loop = EventLoop.builder().backend(backend).build().start()) {
             HttpServer server = echoServer(loop);
@@ -83,7 +83,7 @@ class HttpTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Backend.class, names = {"EPOLL", "IO_URING"})
+    @MethodSource("dev.panamio.testing.TestBackends#available")
     void pipelinedRequestsAreAnsweredInOrderAndBadOnesRejected(Backend backend) throws Exception {
         try (EventLoop loop = EventLoop.builder().backend(backend).build().start()) {
             HttpServer server = echoServer(loop);
@@ -119,7 +119,7 @@ class HttpTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Backend.class, names = {"EPOLL", "IO_URING"})
+    @MethodSource("dev.panamio.testing.TestBackends#available")
     void clientFetchesFromTheJdkHttpServer(Backend backend) throws Exception {
         com.sun.net.httpserver.HttpServer jdk = com.sun.net.httpserver.HttpServer.create(LOCAL, 0);
         byte[] big = new byte[200_000];
@@ -170,7 +170,7 @@ class HttpTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Backend.class, names = {"EPOLL", "IO_URING"})
+    @MethodSource("dev.panamio.testing.TestBackends#available")
     void clientErrorsAreNamedAndTimelyAndPanamioTalksToItself(Backend backend) throws Exception {
         try (EventLoop loop = EventLoop.builder().backend(backend).build().start();
              ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {

@@ -19,6 +19,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** The raw syscall layer on real descriptors: epoll, eventfd, sockets on loopback, errno by name. */
 @LeakChecked
+@org.junit.jupiter.api.condition.EnabledOnOs(org.junit.jupiter.api.condition.OS.LINUX)
 class LinuxSyscallsTest {
     private Arena arena;
     private LinuxSys sys;
