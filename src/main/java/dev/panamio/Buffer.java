@@ -137,7 +137,7 @@ public final class Buffer {
     }
 
     /**
-     * Returns the first index {@code >= from} holding {@code b}, or {@code -1} /.
+     * Returns the first index {@code >= from} holding {@code b}, or {@code -1}.
      *
      * @param b    the byte to find
      * @param from where to start
@@ -154,7 +154,7 @@ public final class Buffer {
     }
 
     /**
-     * Returns the first index {@code >= from} where {@code pattern} starts, or {@code -1} /.
+     * Returns the first index {@code >= from} where {@code pattern} starts, or {@code -1}.
      *
      * @param pattern the bytes to find (not empty)
      * @param from    where to start
@@ -209,7 +209,7 @@ public final class Buffer {
     }
 
     /**
-     * Returns the bytes decoded as text /.
+     * Returns the bytes decoded as text.
      *
      * @param charset how to decode
      * @return the bytes decoded as text

@@ -507,7 +507,7 @@ public final class EventLoop implements AutoCloseable {
         private Builder() {}
 
         /**
-         * Returns this builder /.
+         * Returns this builder.
          *
          * @param backend the kernel queue; default: the platform's (see {@link EventLoop#create()})
          * @return this builder
@@ -518,7 +518,7 @@ public final class EventLoop implements AutoCloseable {
         }
 
         /**
-         * Returns this builder /.
+         * Returns this builder.
          *
          * @param ops the most buffer-holding operations in the kernel at once (default 1024); more wait in
          *            user space holding no buffer
@@ -533,7 +533,7 @@ public final class EventLoop implements AutoCloseable {
         }
 
         /**
-         * Returns this builder /.
+         * Returns this builder.
          *
          * @param bytes the most bytes lent to the kernel at once (default highWatermark × bufferSize)
          * @return this builder
@@ -547,7 +547,7 @@ public final class EventLoop implements AutoCloseable {
         }
 
         /**
-         * Returns this builder /.
+         * Returns this builder.
          *
          * @param ops the most operations waiting in user space (default 65 536); beyond it operations fail at
          *            once with {@link OverloadedException}
@@ -562,7 +562,7 @@ public final class EventLoop implements AutoCloseable {
         }
 
         /**
-         * Returns this builder /.
+         * Returns this builder.
          *
          * @param bytes size of every pooled buffer, 256 B to 16 MiB (default 16 KiB)
          * @return this builder
@@ -576,7 +576,7 @@ public final class EventLoop implements AutoCloseable {
         }
 
         /**
-         * Returns this builder /.
+         * Returns this builder.
          *
          * @param threads threads of the blocking-work pool (default 4)
          * @return this builder
@@ -590,7 +590,7 @@ public final class EventLoop implements AutoCloseable {
         }
 
         /**
-         * Returns this builder /.
+         * Returns this builder.
          *
          * @param timeout default connect deadline (default 30 s), or {@link Timeout#NONE}
          * @return this builder
@@ -602,7 +602,7 @@ public final class EventLoop implements AutoCloseable {
         }
 
         /**
-         * Returns this builder /.
+         * Returns this builder.
          *
          * @param timeout default read deadline: how long a read may wait for data (default 60 s), or
          *                {@link Timeout#NONE}; an idle connection past it gets {@link OperationTimeoutException}
@@ -615,7 +615,7 @@ public final class EventLoop implements AutoCloseable {
         }
 
         /**
-         * Returns this builder /.
+         * Returns this builder.
          *
          * @param timeout default write deadline (default 60 s), or {@link Timeout#NONE}
          * @return this builder
@@ -627,7 +627,7 @@ public final class EventLoop implements AutoCloseable {
         }
 
         /**
-         * Returns this builder /.
+         * Returns this builder.
          *
          * @param handler receives exceptions thrown by callbacks (default: logged at ERROR through
          *                {@link System.Logger})

@@ -124,7 +124,7 @@ public final class TcpOptions {
     }
 
     /**
-     * Returns a copy with that backlog /.
+     * Returns a copy with that backlog.
      *
      * @param backlog pending connections the kernel keeps, at least 1
      * @return a copy with that backlog
@@ -137,7 +137,7 @@ public final class TcpOptions {
     }
 
     /**
-     * Returns a copy /.
+     * Returns a copy.
      *
      * @param on whether to set SO_REUSEPORT
      * @return a copy
@@ -147,7 +147,7 @@ public final class TcpOptions {
     }
 
     /**
-     * Returns a copy /.
+     * Returns a copy.
      *
      * @param on whether to set TCP_NODELAY
      * @return a copy
@@ -157,7 +157,7 @@ public final class TcpOptions {
     }
 
     /**
-     * Returns a copy /.
+     * Returns a copy.
      *
      * @param on whether to set SO_KEEPALIVE
      * @return a copy
@@ -167,7 +167,7 @@ public final class TcpOptions {
     }
 
     /**
-     * Returns a copy /.
+     * Returns a copy.
      *
      * @param timeout how long a read may wait for data, or {@link Timeout#NONE}
      * @return a copy
@@ -178,7 +178,7 @@ public final class TcpOptions {
     }
 
     /**
-     * Returns a copy /.
+     * Returns a copy.
      *
      * @param timeout how long a write may take, or {@link Timeout#NONE}
      * @return a copy
@@ -189,7 +189,7 @@ public final class TcpOptions {
     }
 
     /**
-     * Returns a copy /.
+     * Returns a copy.
      *
      * @param high bytes queued at which the connection becomes unwritable
      * @param low  bytes queued at which it becomes writable again ({@code 0 <= low < high})
@@ -221,7 +221,7 @@ public final class TcpOptions {
     }
 
     /**
-     * Returns a copy /.
+     * Returns a copy.
      *
      * @param sendBytes    SO_SNDBUF for connections (0: system default, auto-tuned)
      * @param receiveBytes SO_RCVBUF for connections (0: system default, auto-tuned)

@@ -15,7 +15,7 @@ public final class Report {
     private Report() {}
 
     private static final Pattern FIELD = Pattern.compile("\"(\\w+)\":(\"[^\"]*\"|[-0-9.]+|null)");
-    private static final String[] ORDER = {"panamio-epoll", "panamio-io_uring", "nio", "netty-epoll", "netty-io_uring", "c-epoll"};
+    private static final String[] ORDER = {"panamio-epoll", "panamio-io_uring", "nio", "netty-epoll", "netty-io_uring", "c-epoll", "panamio-httpserver"};
 
     public static void main(String[] args) throws Exception {
         List<Map<String, String>> rows = new ArrayList<>();
@@ -35,7 +35,7 @@ public final class Report {
             byTest.computeIfAbsent(r.get("test"), k -> new LinkedHashMap<>())
                     .computeIfAbsent(r.get("server"), k -> new ArrayList<>()).add(r);
         }
-        StringBuilder md = new StringBuilder("# Benchmark results\n\nProduced by `scripts/bench` (method: [README](README.md)). "
+        StringBuilder md = new StringBuilder("# Benchmark results\n\nProduced by `scripts/bench` (method: [README](README.md)); this run: `scripts/bench --rounds 3 --seconds 5 --publish`. "
                 + "Medians over rounds, min–max in brackets. Server pinned to core 0, load generator to core 1.\n\n");
         StringBuilder svg = new StringBuilder();
         int chartY = 30;

@@ -10,7 +10,6 @@ import dev.panamio.Timer;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.lang.foreign.ValueLayout;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -161,7 +160,7 @@ public final class HttpClient {
             if (len + n > in.length) {
                 in = java.util.Arrays.copyOf(in, Math.max(in.length * 2, len + n));
             }
-            java.lang.foreign.MemorySegment.copy(data.segment(), ValueLayout.JAVA_BYTE, 0, in, len, n);
+            data.copyTo(0, in, len, n); // no view: a view would need an arena per read
             len += n;
             data.release();
             try {

@@ -45,7 +45,7 @@ public final class HttpResponse {
     public HttpResponse header(String name, String value) {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(value, "value");
-        if (name.isEmpty() || name.matches(".*[\\r\\n:].*") || value.matches(".*[\\r\\n].*")) {
+        if (name.isEmpty() || hasAny(name, ":\r\n") || hasAny(value, "\r\n")) {
             throw new IllegalArgumentException("invalid header field " + name);
         }
         if (name.equalsIgnoreCase("content-length")) {
@@ -97,6 +97,15 @@ public final class HttpResponse {
      */
     public boolean isSent() {
         return sent;
+    }
+
+    private static boolean hasAny(String s, String chars) {
+        for (int i = 0; i < s.length(); i++) {
+            if (chars.indexOf(s.charAt(i)) >= 0) {
+                return true;
+            }
+        }
+        return false;
     }
 
     static String reason(int status) {

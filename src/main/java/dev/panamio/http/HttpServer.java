@@ -8,7 +8,6 @@ import dev.panamio.TcpConnection;
 import dev.panamio.TcpOptions;
 import dev.panamio.TcpServer;
 
-import java.lang.foreign.ValueLayout;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
@@ -110,7 +109,7 @@ public final class HttpServer {
             if (len + n > in.length) {
                 in = java.util.Arrays.copyOf(in, Math.max(in.length * 2, len + n));
             }
-            java.lang.foreign.MemorySegment.copy(data.segment(), ValueLayout.JAVA_BYTE, 0, in, len, n);
+            data.copyTo(0, in, len, n); // no view: a view would need an arena per read
             len += n;
             data.release();
             parse();
@@ -137,7 +136,7 @@ public final class HttpServer {
                     break;
                 }
                 String head = new String(in, start, headEnd - start, StandardCharsets.ISO_8859_1);
-                String[] lines = head.split("\r\n");
+                String[] lines = lines(head);
                 String[] requestLine = lines[0].split(" ");
                 if (requestLine.length != 3 || !requestLine[2].startsWith("HTTP/1.")) {
                     fail(400);
@@ -248,6 +247,19 @@ public final class HttpServer {
                 conn.startReading(this);
                 parse(); // requests already buffered
             }
+        }
+
+        /** The head's lines (split on CRLF without a regular expression: this runs once per request). */
+        private static String[] lines(String head) {
+            java.util.ArrayList<String> out = new java.util.ArrayList<>(8);
+            int from = 0;
+            int at;
+            while ((at = head.indexOf("\r\n", from)) >= 0) {
+                out.add(head.substring(from, at));
+                from = at + 2;
+            }
+            out.add(head.substring(from));
+            return out.toArray(new String[0]);
         }
 
         private static int indexOfBlankLine(byte[] b, int from, int to) {
