@@ -19,7 +19,11 @@ import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.TimeUnit;
 
-/** The cost of one downcall: plain, with {@code Linker.Option.critical}, and with errno capture. */
+/**
+ * The cost of one downcall: plain, with {@code Linker.Option.critical}, and with errno capture. Measured on
+ * {@code getpid} (a real system call, as the loop makes) and on {@code abs} (no kernel entry: the Java-side
+ * transition cost alone).
+ */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @State(Scope.Thread)
@@ -33,6 +37,12 @@ public class DowncallBench {
     private static final MethodHandle CAPTURE = L.downcallHandle(GETPID, D, Linker.Option.captureCallState("errno"));
     private static final MethodHandle CAPTURE_CRITICAL = L.downcallHandle(GETPID, D,
             Linker.Option.captureCallState("errno"), Linker.Option.critical(false));
+    private static final MemorySegment ABS = L.defaultLookup().find("abs").orElseThrow();
+    private static final FunctionDescriptor DI = FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT);
+    private static final MethodHandle ABS_PLAIN = L.downcallHandle(ABS, DI);
+    private static final MethodHandle ABS_CRITICAL = L.downcallHandle(ABS, DI, Linker.Option.critical(false));
+    private static final MethodHandle ABS_CAPTURE = L.downcallHandle(ABS, DI, Linker.Option.captureCallState("errno"));
+    private int x = -42;
     private static final VarHandle ERRNO = Linker.Option.captureStateLayout()
             .varHandle(java.lang.foreign.MemoryLayout.PathElement.groupElement("errno"));
 
@@ -68,5 +78,20 @@ public class DowncallBench {
     @Benchmark
     public int errnoCaptureCritical() throws Throwable {
         return (int) CAPTURE_CRITICAL.invokeExact(capture) + (int) ERRNO.get(capture, 0L);
+    }
+
+    @Benchmark
+    public int transitionPlain() throws Throwable {
+        return (int) ABS_PLAIN.invokeExact(x);
+    }
+
+    @Benchmark
+    public int transitionCritical() throws Throwable {
+        return (int) ABS_CRITICAL.invokeExact(x);
+    }
+
+    @Benchmark
+    public int transitionErrnoCapture() throws Throwable {
+        return (int) ABS_CAPTURE.invokeExact(capture, x) + (int) ERRNO.get(capture, 0L);
     }
 }
