@@ -35,7 +35,7 @@ public final class Report {
             byTest.computeIfAbsent(r.get("test"), k -> new LinkedHashMap<>())
                     .computeIfAbsent(r.get("server"), k -> new ArrayList<>()).add(r);
         }
-        StringBuilder md = new StringBuilder("# Benchmark results\n\nProduced by `scripts/bench` (method: [README](README.md)); this run: `scripts/bench --rounds 3 --seconds 5 --publish`. "
+        StringBuilder md = new StringBuilder("# Benchmark results\n\nProduced by `scripts/bench` (method: [README](README.md)); this run: " + (args.length > 3 ? args[3] : "") + ". "
                 + "Medians over rounds, min–max in brackets. Server pinned to core 0, load generator to core 1.\n\n");
         StringBuilder svg = new StringBuilder();
         int chartY = 30;
