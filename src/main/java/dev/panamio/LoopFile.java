@@ -370,10 +370,7 @@ public final class LoopFile extends Handle {
 
         @Override
         protected void onAdmit() {
-            lent = loop.pool().takeForKernel();
-            buffer = lent.segment();
-            offset = 0;
-            length = lent.capacity();
+            lent = lendWholeBuffer();
         }
 
         @Override

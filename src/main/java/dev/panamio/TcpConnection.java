@@ -519,10 +519,7 @@ public final class TcpConnection extends Handle {
 
         @Override
         protected void onAdmit() {
-            lent = core.pool().takeForKernel();
-            buffer = lent.segment();
-            offset = 0;
-            length = lent.capacity();
+            lent = lendWholeBuffer();
         }
 
         @Override

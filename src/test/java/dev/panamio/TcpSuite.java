@@ -62,15 +62,7 @@ abstract class TcpSuite {
 
     /** Runs {@code action} on the loop thread and returns its result. */
     static <T> T onLoop(EventLoop loop, java.util.concurrent.Callable<T> action) throws Exception {
-        CompletableFuture<T> f = new CompletableFuture<>();
-        loop.execute(() -> {
-            try {
-                f.complete(action.call());
-            } catch (Throwable t) {
-                f.completeExceptionally(t);
-            }
-        });
-        return f.get(TestTimes.patience().toSeconds(), TimeUnit.SECONDS);
+        return dev.panamio.testing.Loops.onLoop(loop, action);
     }
 
     static LoopStats statsWhen(EventLoop loop, java.util.function.Predicate<LoopStats> p) throws Exception {

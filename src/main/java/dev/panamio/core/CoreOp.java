@@ -164,6 +164,20 @@ public abstract class CoreOp extends Op {
         return OpKind.lends(kind);
     }
 
+    /**
+     * For ops that read into one whole pool buffer (call from {@link #onAdmit}): takes a buffer for the
+     * kernel and points the op at all of it.
+     *
+     * @return the buffer, now lent
+     */
+    protected final PooledBuffer lendWholeBuffer() {
+        PooledBuffer b = loop.pool().takeForKernel();
+        buffer = b.segment();
+        offset = 0;
+        length = b.capacity();
+        return b;
+    }
+
     /** Releases the op's token; call when its owner is closed and the op is idle. */
     public final void dispose() {
         if (state != IDLE) {

@@ -182,12 +182,7 @@ public final class Demo {
                                 + "serving until Ctrl-C; try: curl http://%s/stats%n", backendName, address(a),
                         o.highWatermark(), o.bufferSize(), address(a));
             }
-            Runtime.getRuntime().addShutdownHook(new Thread(server::close));
-            Reporter r = new Reporter(server, null, o.statsJson(), out);
-            while (!server.isClosed()) {
-                Thread.sleep(1000);
-                r.report();
-            }
+            serveUntilClosed(server, o, out);
             return;
         }
         if (!o.statsJson()) {
@@ -198,12 +193,7 @@ public final class Demo {
             if (!o.statsJson()) {
                 out.printf("serving until Ctrl-C; try: nc 127.0.0.1 %d%n", tcp.localAddress().getPort());
             }
-            Runtime.getRuntime().addShutdownHook(new Thread(server::close));
-            Reporter r = new Reporter(server, null, o.statsJson(), out);
-            while (!server.isClosed()) {
-                Thread.sleep(1000);
-                r.report();
-            }
+            serveUntilClosed(server, o, out);
             return;
         }
         Load load = new Load(o, tcp.localAddress());
@@ -235,6 +225,16 @@ public final class Demo {
     /** The echo handler: each read's lease goes straight back out, zero copy. */
     static void echo(TcpConnection conn) {
         conn.startReading((c, data) -> c.write(data));
+    }
+
+    /** Serves until Ctrl-C closes the loop, reporting once a second. */
+    private static void serveUntilClosed(EventLoop server, Options o, PrintStream out) throws InterruptedException {
+        Runtime.getRuntime().addShutdownHook(new Thread(server::close));
+        Reporter r = new Reporter(server, null, o.statsJson(), out);
+        while (!server.isClosed()) {
+            Thread.sleep(1000);
+            r.report();
+        }
     }
 
     static String address(InetSocketAddress a) {

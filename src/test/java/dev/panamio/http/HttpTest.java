@@ -5,6 +5,8 @@ import dev.panamio.EventLoop;
 import dev.panamio.NativeIoException;
 import dev.panamio.OperationTimeoutException;
 import dev.panamio.testing.LeakChecked;
+
+import static dev.panamio.testing.Loops.onLoop;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -31,18 +33,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 @LeakChecked
 class HttpTest {
     private static final InetSocketAddress LOCAL = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
-
-    private static <T> T onLoop(EventLoop loop, java.util.concurrent.Callable<T> c) throws Exception {
-        CompletableFuture<T> f = new CompletableFuture<>();
-        loop.execute(() -> {
-            try {
-                f.complete(c.call());
-            } catch (Throwable t) {
-                f.completeExceptionally(t);
-            }
-        });
-        return f.get(30, TimeUnit.SECONDS);
-    }
 
     private static HttpServer echoServer(EventLoop loop) throws Exception {
         return onLoop(loop, () -> HttpServer.listen(loop, LOCAL, (req, res) -> {
