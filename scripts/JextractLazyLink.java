@@ -5,10 +5,11 @@ import java.util.regex.Pattern;
 
 /**
  * Post-processes a jextract header class so that each function links on first use: the descriptor stays in
- * jextract's holder class, the address and method handle move into a nested {@code Link} class. The Windows
- * bindings need this so that they load (and the conformance test can read their descriptors) on Linux, where
- * kernel32 and ws2_32 do not exist. Run by {@code scripts/jextract windows}:
- * {@code java scripts/JextractLazyLink.java generated/windows/.../windows_h.java}.
+ * jextract's holder class, the address and method handle move into a nested {@code Link} class. So a loop
+ * links only the functions it calls (the bindings' own handles are not made when panamio reads a descriptor
+ * to build its errno-capturing handle), and the Windows bindings load (and the conformance test can read
+ * their descriptors) on Linux, where kernel32 and ws2_32 do not exist. Run by {@code scripts/jextract}:
+ * {@code java scripts/JextractLazyLink.java generated/<platform>/.../<header>_h.java}.
  */
 public class JextractLazyLink {
     private static final Pattern HOLDER = Pattern.compile(
@@ -25,7 +26,7 @@ public class JextractLazyLink {
             String header = m.group(2);
             String name = m.group(3);
             m.appendReplacement(out, Matcher.quoteReplacement(
-                    "\n        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the DLL does not exist.\n"
+                    "\n        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.\n"
                             + "        static final class Link {\n"
                             + "            public static final MemorySegment ADDR = " + header + ".findOrThrow(\"" + name + "\");\n\n"
                             + "            public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);\n"

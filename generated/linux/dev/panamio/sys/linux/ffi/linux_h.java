@@ -76,9 +76,12 @@ public class linux_h {
             linux_h.C_INT
         );
 
-        public static final MemorySegment ADDR = linux_h.findOrThrow("epoll_create1");
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
+        static final class Link {
+            public static final MemorySegment ADDR = linux_h.findOrThrow("epoll_create1");
 
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+            public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        }
     }
 
     /**
@@ -98,7 +101,7 @@ public class linux_h {
      * }
      */
     public static MethodHandle epoll_create1$handle() {
-        return epoll_create1.HANDLE;
+        return epoll_create1.Link.HANDLE;
     }
 
     /**
@@ -108,7 +111,7 @@ public class linux_h {
      * }
      */
     public static MemorySegment epoll_create1$address() {
-        return epoll_create1.ADDR;
+        return epoll_create1.Link.ADDR;
     }
 
     /**
@@ -117,7 +120,7 @@ public class linux_h {
      * }
      */
     public static int epoll_create1(int __flags) {
-        var mh$ = epoll_create1.HANDLE;
+        var mh$ = epoll_create1.Link.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
                 traceDowncall("epoll_create1", __flags);
@@ -137,9 +140,12 @@ public class linux_h {
             linux_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = linux_h.findOrThrow("epoll_ctl");
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
+        static final class Link {
+            public static final MemorySegment ADDR = linux_h.findOrThrow("epoll_ctl");
 
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+            public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        }
     }
 
     /**
@@ -159,7 +165,7 @@ public class linux_h {
      * }
      */
     public static MethodHandle epoll_ctl$handle() {
-        return epoll_ctl.HANDLE;
+        return epoll_ctl.Link.HANDLE;
     }
 
     /**
@@ -169,7 +175,7 @@ public class linux_h {
      * }
      */
     public static MemorySegment epoll_ctl$address() {
-        return epoll_ctl.ADDR;
+        return epoll_ctl.Link.ADDR;
     }
 
     /**
@@ -178,7 +184,7 @@ public class linux_h {
      * }
      */
     public static int epoll_ctl(int __epfd, int __op, int __fd, MemorySegment __event) {
-        var mh$ = epoll_ctl.HANDLE;
+        var mh$ = epoll_ctl.Link.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
                 traceDowncall("epoll_ctl", __epfd, __op, __fd, __event);
@@ -198,9 +204,12 @@ public class linux_h {
             linux_h.C_INT
         );
 
-        public static final MemorySegment ADDR = linux_h.findOrThrow("epoll_wait");
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
+        static final class Link {
+            public static final MemorySegment ADDR = linux_h.findOrThrow("epoll_wait");
 
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+            public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        }
     }
 
     /**
@@ -220,7 +229,7 @@ public class linux_h {
      * }
      */
     public static MethodHandle epoll_wait$handle() {
-        return epoll_wait.HANDLE;
+        return epoll_wait.Link.HANDLE;
     }
 
     /**
@@ -230,7 +239,7 @@ public class linux_h {
      * }
      */
     public static MemorySegment epoll_wait$address() {
-        return epoll_wait.ADDR;
+        return epoll_wait.Link.ADDR;
     }
 
     /**
@@ -239,7 +248,7 @@ public class linux_h {
      * }
      */
     public static int epoll_wait(int __epfd, MemorySegment __events, int __maxevents, int __timeout) {
-        var mh$ = epoll_wait.HANDLE;
+        var mh$ = epoll_wait.Link.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
                 traceDowncall("epoll_wait", __epfd, __events, __maxevents, __timeout);
@@ -257,9 +266,12 @@ public class linux_h {
             linux_h.C_INT
         );
 
-        public static final MemorySegment ADDR = linux_h.findOrThrow("eventfd");
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
+        static final class Link {
+            public static final MemorySegment ADDR = linux_h.findOrThrow("eventfd");
 
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+            public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        }
     }
 
     /**
@@ -279,7 +291,7 @@ public class linux_h {
      * }
      */
     public static MethodHandle eventfd$handle() {
-        return eventfd.HANDLE;
+        return eventfd.Link.HANDLE;
     }
 
     /**
@@ -289,7 +301,7 @@ public class linux_h {
      * }
      */
     public static MemorySegment eventfd$address() {
-        return eventfd.ADDR;
+        return eventfd.Link.ADDR;
     }
 
     /**
@@ -298,7 +310,7 @@ public class linux_h {
      * }
      */
     public static int eventfd(int __count, int __flags) {
-        var mh$ = eventfd.HANDLE;
+        var mh$ = eventfd.Link.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
                 traceDowncall("eventfd", __count, __flags);
@@ -317,9 +329,12 @@ public class linux_h {
             linux_h.C_INT
         );
 
-        public static final MemorySegment ADDR = linux_h.findOrThrow("socket");
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
+        static final class Link {
+            public static final MemorySegment ADDR = linux_h.findOrThrow("socket");
 
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+            public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        }
     }
 
     /**
@@ -339,7 +354,7 @@ public class linux_h {
      * }
      */
     public static MethodHandle socket$handle() {
-        return socket.HANDLE;
+        return socket.Link.HANDLE;
     }
 
     /**
@@ -349,7 +364,7 @@ public class linux_h {
      * }
      */
     public static MemorySegment socket$address() {
-        return socket.ADDR;
+        return socket.Link.ADDR;
     }
 
     /**
@@ -358,7 +373,7 @@ public class linux_h {
      * }
      */
     public static int socket(int __domain, int __type, int __protocol) {
-        var mh$ = socket.HANDLE;
+        var mh$ = socket.Link.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
                 traceDowncall("socket", __domain, __type, __protocol);
@@ -377,9 +392,12 @@ public class linux_h {
             linux_h.C_INT
         );
 
-        public static final MemorySegment ADDR = linux_h.findOrThrow("bind");
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
+        static final class Link {
+            public static final MemorySegment ADDR = linux_h.findOrThrow("bind");
 
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+            public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        }
     }
 
     /**
@@ -399,7 +417,7 @@ public class linux_h {
      * }
      */
     public static MethodHandle bind$handle() {
-        return bind.HANDLE;
+        return bind.Link.HANDLE;
     }
 
     /**
@@ -409,7 +427,7 @@ public class linux_h {
      * }
      */
     public static MemorySegment bind$address() {
-        return bind.ADDR;
+        return bind.Link.ADDR;
     }
 
     /**
@@ -418,7 +436,7 @@ public class linux_h {
      * }
      */
     public static int bind(int __fd, MemorySegment __addr, int __len) {
-        var mh$ = bind.HANDLE;
+        var mh$ = bind.Link.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
                 traceDowncall("bind", __fd, __addr, __len);
@@ -436,9 +454,12 @@ public class linux_h {
             linux_h.C_INT
         );
 
-        public static final MemorySegment ADDR = linux_h.findOrThrow("listen");
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
+        static final class Link {
+            public static final MemorySegment ADDR = linux_h.findOrThrow("listen");
 
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+            public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        }
     }
 
     /**
@@ -458,7 +479,7 @@ public class linux_h {
      * }
      */
     public static MethodHandle listen$handle() {
-        return listen.HANDLE;
+        return listen.Link.HANDLE;
     }
 
     /**
@@ -468,7 +489,7 @@ public class linux_h {
      * }
      */
     public static MemorySegment listen$address() {
-        return listen.ADDR;
+        return listen.Link.ADDR;
     }
 
     /**
@@ -477,7 +498,7 @@ public class linux_h {
      * }
      */
     public static int listen(int __fd, int __n) {
-        var mh$ = listen.HANDLE;
+        var mh$ = listen.Link.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
                 traceDowncall("listen", __fd, __n);
@@ -497,9 +518,12 @@ public class linux_h {
             linux_h.C_INT
         );
 
-        public static final MemorySegment ADDR = linux_h.findOrThrow("accept4");
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
+        static final class Link {
+            public static final MemorySegment ADDR = linux_h.findOrThrow("accept4");
 
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+            public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        }
     }
 
     /**
@@ -519,7 +543,7 @@ public class linux_h {
      * }
      */
     public static MethodHandle accept4$handle() {
-        return accept4.HANDLE;
+        return accept4.Link.HANDLE;
     }
 
     /**
@@ -529,7 +553,7 @@ public class linux_h {
      * }
      */
     public static MemorySegment accept4$address() {
-        return accept4.ADDR;
+        return accept4.Link.ADDR;
     }
 
     /**
@@ -538,7 +562,7 @@ public class linux_h {
      * }
      */
     public static int accept4(int __fd, MemorySegment __addr, MemorySegment __addr_len, int __flags) {
-        var mh$ = accept4.HANDLE;
+        var mh$ = accept4.Link.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
                 traceDowncall("accept4", __fd, __addr, __addr_len, __flags);
@@ -557,9 +581,12 @@ public class linux_h {
             linux_h.C_INT
         );
 
-        public static final MemorySegment ADDR = linux_h.findOrThrow("connect");
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
+        static final class Link {
+            public static final MemorySegment ADDR = linux_h.findOrThrow("connect");
 
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+            public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        }
     }
 
     /**
@@ -579,7 +606,7 @@ public class linux_h {
      * }
      */
     public static MethodHandle connect$handle() {
-        return connect.HANDLE;
+        return connect.Link.HANDLE;
     }
 
     /**
@@ -589,7 +616,7 @@ public class linux_h {
      * }
      */
     public static MemorySegment connect$address() {
-        return connect.ADDR;
+        return connect.Link.ADDR;
     }
 
     /**
@@ -598,7 +625,7 @@ public class linux_h {
      * }
      */
     public static int connect(int __fd, MemorySegment __addr, int __len) {
-        var mh$ = connect.HANDLE;
+        var mh$ = connect.Link.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
                 traceDowncall("connect", __fd, __addr, __len);
@@ -619,9 +646,12 @@ public class linux_h {
             linux_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = linux_h.findOrThrow("getsockopt");
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
+        static final class Link {
+            public static final MemorySegment ADDR = linux_h.findOrThrow("getsockopt");
 
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+            public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        }
     }
 
     /**
@@ -641,7 +671,7 @@ public class linux_h {
      * }
      */
     public static MethodHandle getsockopt$handle() {
-        return getsockopt.HANDLE;
+        return getsockopt.Link.HANDLE;
     }
 
     /**
@@ -651,7 +681,7 @@ public class linux_h {
      * }
      */
     public static MemorySegment getsockopt$address() {
-        return getsockopt.ADDR;
+        return getsockopt.Link.ADDR;
     }
 
     /**
@@ -660,7 +690,7 @@ public class linux_h {
      * }
      */
     public static int getsockopt(int __fd, int __level, int __optname, MemorySegment __optval, MemorySegment __optlen) {
-        var mh$ = getsockopt.HANDLE;
+        var mh$ = getsockopt.Link.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
                 traceDowncall("getsockopt", __fd, __level, __optname, __optval, __optlen);
@@ -681,9 +711,12 @@ public class linux_h {
             linux_h.C_INT
         );
 
-        public static final MemorySegment ADDR = linux_h.findOrThrow("setsockopt");
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
+        static final class Link {
+            public static final MemorySegment ADDR = linux_h.findOrThrow("setsockopt");
 
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+            public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        }
     }
 
     /**
@@ -703,7 +736,7 @@ public class linux_h {
      * }
      */
     public static MethodHandle setsockopt$handle() {
-        return setsockopt.HANDLE;
+        return setsockopt.Link.HANDLE;
     }
 
     /**
@@ -713,7 +746,7 @@ public class linux_h {
      * }
      */
     public static MemorySegment setsockopt$address() {
-        return setsockopt.ADDR;
+        return setsockopt.Link.ADDR;
     }
 
     /**
@@ -722,7 +755,7 @@ public class linux_h {
      * }
      */
     public static int setsockopt(int __fd, int __level, int __optname, MemorySegment __optval, int __optlen) {
-        var mh$ = setsockopt.HANDLE;
+        var mh$ = setsockopt.Link.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
                 traceDowncall("setsockopt", __fd, __level, __optname, __optval, __optlen);
@@ -741,9 +774,12 @@ public class linux_h {
             linux_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = linux_h.findOrThrow("getsockname");
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
+        static final class Link {
+            public static final MemorySegment ADDR = linux_h.findOrThrow("getsockname");
 
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+            public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        }
     }
 
     /**
@@ -763,7 +799,7 @@ public class linux_h {
      * }
      */
     public static MethodHandle getsockname$handle() {
-        return getsockname.HANDLE;
+        return getsockname.Link.HANDLE;
     }
 
     /**
@@ -773,7 +809,7 @@ public class linux_h {
      * }
      */
     public static MemorySegment getsockname$address() {
-        return getsockname.ADDR;
+        return getsockname.Link.ADDR;
     }
 
     /**
@@ -782,7 +818,7 @@ public class linux_h {
      * }
      */
     public static int getsockname(int __fd, MemorySegment __addr, MemorySegment __len) {
-        var mh$ = getsockname.HANDLE;
+        var mh$ = getsockname.Link.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
                 traceDowncall("getsockname", __fd, __addr, __len);
@@ -801,9 +837,12 @@ public class linux_h {
             linux_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = linux_h.findOrThrow("getpeername");
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
+        static final class Link {
+            public static final MemorySegment ADDR = linux_h.findOrThrow("getpeername");
 
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+            public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        }
     }
 
     /**
@@ -823,7 +862,7 @@ public class linux_h {
      * }
      */
     public static MethodHandle getpeername$handle() {
-        return getpeername.HANDLE;
+        return getpeername.Link.HANDLE;
     }
 
     /**
@@ -833,7 +872,7 @@ public class linux_h {
      * }
      */
     public static MemorySegment getpeername$address() {
-        return getpeername.ADDR;
+        return getpeername.Link.ADDR;
     }
 
     /**
@@ -842,7 +881,7 @@ public class linux_h {
      * }
      */
     public static int getpeername(int __fd, MemorySegment __addr, MemorySegment __len) {
-        var mh$ = getpeername.HANDLE;
+        var mh$ = getpeername.Link.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
                 traceDowncall("getpeername", __fd, __addr, __len);
@@ -861,9 +900,12 @@ public class linux_h {
             linux_h.C_LONG
         );
 
-        public static final MemorySegment ADDR = linux_h.findOrThrow("read");
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
+        static final class Link {
+            public static final MemorySegment ADDR = linux_h.findOrThrow("read");
 
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+            public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        }
     }
 
     /**
@@ -883,7 +925,7 @@ public class linux_h {
      * }
      */
     public static MethodHandle read$handle() {
-        return read.HANDLE;
+        return read.Link.HANDLE;
     }
 
     /**
@@ -893,7 +935,7 @@ public class linux_h {
      * }
      */
     public static MemorySegment read$address() {
-        return read.ADDR;
+        return read.Link.ADDR;
     }
 
     /**
@@ -902,7 +944,7 @@ public class linux_h {
      * }
      */
     public static long read(int __fd, MemorySegment __buf, long __nbytes) {
-        var mh$ = read.HANDLE;
+        var mh$ = read.Link.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
                 traceDowncall("read", __fd, __buf, __nbytes);
@@ -921,9 +963,12 @@ public class linux_h {
             linux_h.C_LONG
         );
 
-        public static final MemorySegment ADDR = linux_h.findOrThrow("write");
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
+        static final class Link {
+            public static final MemorySegment ADDR = linux_h.findOrThrow("write");
 
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+            public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        }
     }
 
     /**
@@ -943,7 +988,7 @@ public class linux_h {
      * }
      */
     public static MethodHandle write$handle() {
-        return write.HANDLE;
+        return write.Link.HANDLE;
     }
 
     /**
@@ -953,7 +998,7 @@ public class linux_h {
      * }
      */
     public static MemorySegment write$address() {
-        return write.ADDR;
+        return write.Link.ADDR;
     }
 
     /**
@@ -962,7 +1007,7 @@ public class linux_h {
      * }
      */
     public static long write(int __fd, MemorySegment __buf, long __n) {
-        var mh$ = write.HANDLE;
+        var mh$ = write.Link.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
                 traceDowncall("write", __fd, __buf, __n);
@@ -981,9 +1026,12 @@ public class linux_h {
             linux_h.C_INT
         );
 
-        public static final MemorySegment ADDR = linux_h.findOrThrow("readv");
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
+        static final class Link {
+            public static final MemorySegment ADDR = linux_h.findOrThrow("readv");
 
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+            public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        }
     }
 
     /**
@@ -1003,7 +1051,7 @@ public class linux_h {
      * }
      */
     public static MethodHandle readv$handle() {
-        return readv.HANDLE;
+        return readv.Link.HANDLE;
     }
 
     /**
@@ -1013,7 +1061,7 @@ public class linux_h {
      * }
      */
     public static MemorySegment readv$address() {
-        return readv.ADDR;
+        return readv.Link.ADDR;
     }
 
     /**
@@ -1022,7 +1070,7 @@ public class linux_h {
      * }
      */
     public static long readv(int __fd, MemorySegment __iovec, int __count) {
-        var mh$ = readv.HANDLE;
+        var mh$ = readv.Link.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
                 traceDowncall("readv", __fd, __iovec, __count);
@@ -1041,9 +1089,12 @@ public class linux_h {
             linux_h.C_INT
         );
 
-        public static final MemorySegment ADDR = linux_h.findOrThrow("writev");
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
+        static final class Link {
+            public static final MemorySegment ADDR = linux_h.findOrThrow("writev");
 
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+            public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        }
     }
 
     /**
@@ -1063,7 +1114,7 @@ public class linux_h {
      * }
      */
     public static MethodHandle writev$handle() {
-        return writev.HANDLE;
+        return writev.Link.HANDLE;
     }
 
     /**
@@ -1073,7 +1124,7 @@ public class linux_h {
      * }
      */
     public static MemorySegment writev$address() {
-        return writev.ADDR;
+        return writev.Link.ADDR;
     }
 
     /**
@@ -1082,7 +1133,7 @@ public class linux_h {
      * }
      */
     public static long writev(int __fd, MemorySegment __iovec, int __count) {
-        var mh$ = writev.HANDLE;
+        var mh$ = writev.Link.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
                 traceDowncall("writev", __fd, __iovec, __count);
@@ -1102,9 +1153,12 @@ public class linux_h {
             linux_h.C_INT
         );
 
-        public static final MemorySegment ADDR = linux_h.findOrThrow("recv");
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
+        static final class Link {
+            public static final MemorySegment ADDR = linux_h.findOrThrow("recv");
 
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+            public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        }
     }
 
     /**
@@ -1124,7 +1178,7 @@ public class linux_h {
      * }
      */
     public static MethodHandle recv$handle() {
-        return recv.HANDLE;
+        return recv.Link.HANDLE;
     }
 
     /**
@@ -1134,7 +1188,7 @@ public class linux_h {
      * }
      */
     public static MemorySegment recv$address() {
-        return recv.ADDR;
+        return recv.Link.ADDR;
     }
 
     /**
@@ -1143,7 +1197,7 @@ public class linux_h {
      * }
      */
     public static long recv(int __fd, MemorySegment __buf, long __n, int __flags) {
-        var mh$ = recv.HANDLE;
+        var mh$ = recv.Link.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
                 traceDowncall("recv", __fd, __buf, __n, __flags);
@@ -1163,9 +1217,12 @@ public class linux_h {
             linux_h.C_INT
         );
 
-        public static final MemorySegment ADDR = linux_h.findOrThrow("send");
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
+        static final class Link {
+            public static final MemorySegment ADDR = linux_h.findOrThrow("send");
 
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+            public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        }
     }
 
     /**
@@ -1185,7 +1242,7 @@ public class linux_h {
      * }
      */
     public static MethodHandle send$handle() {
-        return send.HANDLE;
+        return send.Link.HANDLE;
     }
 
     /**
@@ -1195,7 +1252,7 @@ public class linux_h {
      * }
      */
     public static MemorySegment send$address() {
-        return send.ADDR;
+        return send.Link.ADDR;
     }
 
     /**
@@ -1204,7 +1261,7 @@ public class linux_h {
      * }
      */
     public static long send(int __fd, MemorySegment __buf, long __n, int __flags) {
-        var mh$ = send.HANDLE;
+        var mh$ = send.Link.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
                 traceDowncall("send", __fd, __buf, __n, __flags);
@@ -1223,9 +1280,12 @@ public class linux_h {
             linux_h.C_INT
         );
 
-        public static final MemorySegment ADDR = linux_h.findOrThrow("sendmsg");
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
+        static final class Link {
+            public static final MemorySegment ADDR = linux_h.findOrThrow("sendmsg");
 
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+            public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        }
     }
 
     /**
@@ -1245,7 +1305,7 @@ public class linux_h {
      * }
      */
     public static MethodHandle sendmsg$handle() {
-        return sendmsg.HANDLE;
+        return sendmsg.Link.HANDLE;
     }
 
     /**
@@ -1255,7 +1315,7 @@ public class linux_h {
      * }
      */
     public static MemorySegment sendmsg$address() {
-        return sendmsg.ADDR;
+        return sendmsg.Link.ADDR;
     }
 
     /**
@@ -1264,7 +1324,7 @@ public class linux_h {
      * }
      */
     public static long sendmsg(int __fd, MemorySegment __message, int __flags) {
-        var mh$ = sendmsg.HANDLE;
+        var mh$ = sendmsg.Link.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
                 traceDowncall("sendmsg", __fd, __message, __flags);
@@ -1282,9 +1342,12 @@ public class linux_h {
             linux_h.C_INT
         );
 
-        public static final MemorySegment ADDR = linux_h.findOrThrow("shutdown");
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
+        static final class Link {
+            public static final MemorySegment ADDR = linux_h.findOrThrow("shutdown");
 
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+            public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        }
     }
 
     /**
@@ -1304,7 +1367,7 @@ public class linux_h {
      * }
      */
     public static MethodHandle shutdown$handle() {
-        return shutdown.HANDLE;
+        return shutdown.Link.HANDLE;
     }
 
     /**
@@ -1314,7 +1377,7 @@ public class linux_h {
      * }
      */
     public static MemorySegment shutdown$address() {
-        return shutdown.ADDR;
+        return shutdown.Link.ADDR;
     }
 
     /**
@@ -1323,7 +1386,7 @@ public class linux_h {
      * }
      */
     public static int shutdown(int __fd, int __how) {
-        var mh$ = shutdown.HANDLE;
+        var mh$ = shutdown.Link.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
                 traceDowncall("shutdown", __fd, __how);
@@ -1340,9 +1403,12 @@ public class linux_h {
             linux_h.C_INT
         );
 
-        public static final MemorySegment ADDR = linux_h.findOrThrow("close");
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
+        static final class Link {
+            public static final MemorySegment ADDR = linux_h.findOrThrow("close");
 
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+            public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        }
     }
 
     /**
@@ -1362,7 +1428,7 @@ public class linux_h {
      * }
      */
     public static MethodHandle close$handle() {
-        return close.HANDLE;
+        return close.Link.HANDLE;
     }
 
     /**
@@ -1372,7 +1438,7 @@ public class linux_h {
      * }
      */
     public static MemorySegment close$address() {
-        return close.ADDR;
+        return close.Link.ADDR;
     }
 
     /**
@@ -1381,7 +1447,7 @@ public class linux_h {
      * }
      */
     public static int close(int __fd) {
-        var mh$ = close.HANDLE;
+        var mh$ = close.Link.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
                 traceDowncall("close", __fd);
@@ -1401,9 +1467,12 @@ public class linux_h {
             linux_h.C_LONG
         );
 
-        public static final MemorySegment ADDR = linux_h.findOrThrow("pread");
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
+        static final class Link {
+            public static final MemorySegment ADDR = linux_h.findOrThrow("pread");
 
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+            public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        }
     }
 
     /**
@@ -1423,7 +1492,7 @@ public class linux_h {
      * }
      */
     public static MethodHandle pread$handle() {
-        return pread.HANDLE;
+        return pread.Link.HANDLE;
     }
 
     /**
@@ -1433,7 +1502,7 @@ public class linux_h {
      * }
      */
     public static MemorySegment pread$address() {
-        return pread.ADDR;
+        return pread.Link.ADDR;
     }
 
     /**
@@ -1442,7 +1511,7 @@ public class linux_h {
      * }
      */
     public static long pread(int __fd, MemorySegment __buf, long __nbytes, long __offset) {
-        var mh$ = pread.HANDLE;
+        var mh$ = pread.Link.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
                 traceDowncall("pread", __fd, __buf, __nbytes, __offset);
@@ -1462,9 +1531,12 @@ public class linux_h {
             linux_h.C_LONG
         );
 
-        public static final MemorySegment ADDR = linux_h.findOrThrow("pwrite");
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
+        static final class Link {
+            public static final MemorySegment ADDR = linux_h.findOrThrow("pwrite");
 
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+            public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        }
     }
 
     /**
@@ -1484,7 +1556,7 @@ public class linux_h {
      * }
      */
     public static MethodHandle pwrite$handle() {
-        return pwrite.HANDLE;
+        return pwrite.Link.HANDLE;
     }
 
     /**
@@ -1494,7 +1566,7 @@ public class linux_h {
      * }
      */
     public static MemorySegment pwrite$address() {
-        return pwrite.ADDR;
+        return pwrite.Link.ADDR;
     }
 
     /**
@@ -1503,7 +1575,7 @@ public class linux_h {
      * }
      */
     public static long pwrite(int __fd, MemorySegment __buf, long __n, long __offset) {
-        var mh$ = pwrite.HANDLE;
+        var mh$ = pwrite.Link.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
                 traceDowncall("pwrite", __fd, __buf, __n, __offset);
@@ -1521,9 +1593,12 @@ public class linux_h {
             linux_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = linux_h.findOrThrow("getrlimit");
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
+        static final class Link {
+            public static final MemorySegment ADDR = linux_h.findOrThrow("getrlimit");
 
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+            public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        }
     }
 
     /**
@@ -1543,7 +1618,7 @@ public class linux_h {
      * }
      */
     public static MethodHandle getrlimit$handle() {
-        return getrlimit.HANDLE;
+        return getrlimit.Link.HANDLE;
     }
 
     /**
@@ -1553,7 +1628,7 @@ public class linux_h {
      * }
      */
     public static MemorySegment getrlimit$address() {
-        return getrlimit.ADDR;
+        return getrlimit.Link.ADDR;
     }
 
     /**
@@ -1562,7 +1637,7 @@ public class linux_h {
      * }
      */
     public static int getrlimit(int __resource, MemorySegment __rlimits) {
-        var mh$ = getrlimit.HANDLE;
+        var mh$ = getrlimit.Link.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
                 traceDowncall("getrlimit", __resource, __rlimits);
@@ -1580,9 +1655,12 @@ public class linux_h {
             linux_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = linux_h.findOrThrow("setrlimit");
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
+        static final class Link {
+            public static final MemorySegment ADDR = linux_h.findOrThrow("setrlimit");
 
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+            public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        }
     }
 
     /**
@@ -1602,7 +1680,7 @@ public class linux_h {
      * }
      */
     public static MethodHandle setrlimit$handle() {
-        return setrlimit.HANDLE;
+        return setrlimit.Link.HANDLE;
     }
 
     /**
@@ -1612,7 +1690,7 @@ public class linux_h {
      * }
      */
     public static MemorySegment setrlimit$address() {
-        return setrlimit.ADDR;
+        return setrlimit.Link.ADDR;
     }
 
     /**
@@ -1621,7 +1699,7 @@ public class linux_h {
      * }
      */
     public static int setrlimit(int __resource, MemorySegment __rlimits) {
-        var mh$ = setrlimit.HANDLE;
+        var mh$ = setrlimit.Link.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
                 traceDowncall("setrlimit", __resource, __rlimits);
@@ -1643,9 +1721,12 @@ public class linux_h {
             linux_h.C_LONG
         );
 
-        public static final MemorySegment ADDR = linux_h.findOrThrow("mmap");
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
+        static final class Link {
+            public static final MemorySegment ADDR = linux_h.findOrThrow("mmap");
 
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+            public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        }
     }
 
     /**
@@ -1665,7 +1746,7 @@ public class linux_h {
      * }
      */
     public static MethodHandle mmap$handle() {
-        return mmap.HANDLE;
+        return mmap.Link.HANDLE;
     }
 
     /**
@@ -1675,7 +1756,7 @@ public class linux_h {
      * }
      */
     public static MemorySegment mmap$address() {
-        return mmap.ADDR;
+        return mmap.Link.ADDR;
     }
 
     /**
@@ -1684,7 +1765,7 @@ public class linux_h {
      * }
      */
     public static MemorySegment mmap(MemorySegment __addr, long __len, int __prot, int __flags, int __fd, long __offset) {
-        var mh$ = mmap.HANDLE;
+        var mh$ = mmap.Link.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
                 traceDowncall("mmap", __addr, __len, __prot, __flags, __fd, __offset);
@@ -1702,9 +1783,12 @@ public class linux_h {
             linux_h.C_LONG
         );
 
-        public static final MemorySegment ADDR = linux_h.findOrThrow("munmap");
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
+        static final class Link {
+            public static final MemorySegment ADDR = linux_h.findOrThrow("munmap");
 
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+            public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+        }
     }
 
     /**
@@ -1724,7 +1808,7 @@ public class linux_h {
      * }
      */
     public static MethodHandle munmap$handle() {
-        return munmap.HANDLE;
+        return munmap.Link.HANDLE;
     }
 
     /**
@@ -1734,7 +1818,7 @@ public class linux_h {
      * }
      */
     public static MemorySegment munmap$address() {
-        return munmap.ADDR;
+        return munmap.Link.ADDR;
     }
 
     /**
@@ -1743,7 +1827,7 @@ public class linux_h {
      * }
      */
     public static int munmap(MemorySegment __addr, long __len) {
-        var mh$ = munmap.HANDLE;
+        var mh$ = munmap.Link.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
                 traceDowncall("munmap", __addr, __len);

@@ -9,7 +9,7 @@
  *     @native-headers/windows/includes.args native-headers/windows/panamio_windows.h
  * </pre>
  * where {@code includes.args} is made from {@code functions.txt}, {@code structs.txt} and
- * {@code constants.txt}. Symbols are looked up through {@code SymbolLookup.loaderLookup()}: the IOCP backend
+ * {@code constants.txt}, then post-processed by {@code scripts/JextractLazyLink.java}. Symbols are looked up through {@code SymbolLookup.loaderLookup()}: the IOCP backend
  * loads {@code kernel32} and {@code ws2_32} with {@code System.loadLibrary} before its first call, so these
  * classes load on any platform and link nothing until a function is called. Do not edit these files by
  * hand: hand-written code lives in {@code dev.panamio.sys.windows}. {@code WindowsBindingsConformanceTest}

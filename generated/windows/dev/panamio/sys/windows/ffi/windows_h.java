@@ -80,7 +80,7 @@ public class windows_h {
             windows_h.C_LONG
         );
 
-        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the DLL does not exist.
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
         static final class Link {
             public static final MemorySegment ADDR = windows_h.findOrThrow("CreateIoCompletionPort");
 
@@ -146,7 +146,7 @@ public class windows_h {
             windows_h.C_INT
         );
 
-        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the DLL does not exist.
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
         static final class Link {
             public static final MemorySegment ADDR = windows_h.findOrThrow("GetQueuedCompletionStatusEx");
 
@@ -210,7 +210,7 @@ public class windows_h {
             windows_h.C_POINTER
         );
 
-        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the DLL does not exist.
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
         static final class Link {
             public static final MemorySegment ADDR = windows_h.findOrThrow("PostQueuedCompletionStatus");
 
@@ -272,7 +272,7 @@ public class windows_h {
             windows_h.C_POINTER
         );
 
-        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the DLL does not exist.
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
         static final class Link {
             public static final MemorySegment ADDR = windows_h.findOrThrow("CancelIoEx");
 
@@ -333,7 +333,7 @@ public class windows_h {
             windows_h.C_POINTER
         );
 
-        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the DLL does not exist.
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
         static final class Link {
             public static final MemorySegment ADDR = windows_h.findOrThrow("CloseHandle");
 
@@ -395,7 +395,7 @@ public class windows_h {
             windows_h.C_CHAR
         );
 
-        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the DLL does not exist.
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
         static final class Link {
             public static final MemorySegment ADDR = windows_h.findOrThrow("SetFileCompletionNotificationModes");
 
@@ -455,7 +455,7 @@ public class windows_h {
             windows_h.C_LONG
         );
 
-        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the DLL does not exist.
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
         static final class Link {
             public static final MemorySegment ADDR = windows_h.findOrThrow("GetLastError");
 
@@ -517,7 +517,7 @@ public class windows_h {
             windows_h.C_POINTER
         );
 
-        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the DLL does not exist.
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
         static final class Link {
             public static final MemorySegment ADDR = windows_h.findOrThrow("WSAStartup");
 
@@ -577,7 +577,7 @@ public class windows_h {
             windows_h.C_INT
         );
 
-        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the DLL does not exist.
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
         static final class Link {
             public static final MemorySegment ADDR = windows_h.findOrThrow("WSACleanup");
 
@@ -643,7 +643,7 @@ public class windows_h {
             windows_h.C_LONG
         );
 
-        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the DLL does not exist.
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
         static final class Link {
             public static final MemorySegment ADDR = windows_h.findOrThrow("WSASocketW");
 
@@ -712,7 +712,7 @@ public class windows_h {
             windows_h.C_POINTER
         );
 
-        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the DLL does not exist.
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
         static final class Link {
             public static final MemorySegment ADDR = windows_h.findOrThrow("WSAIoctl");
 
@@ -779,7 +779,7 @@ public class windows_h {
             windows_h.C_POINTER
         );
 
-        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the DLL does not exist.
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
         static final class Link {
             public static final MemorySegment ADDR = windows_h.findOrThrow("WSARecv");
 
@@ -846,7 +846,7 @@ public class windows_h {
             windows_h.C_POINTER
         );
 
-        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the DLL does not exist.
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
         static final class Link {
             public static final MemorySegment ADDR = windows_h.findOrThrow("WSASend");
 
@@ -906,7 +906,7 @@ public class windows_h {
             windows_h.C_INT
         );
 
-        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the DLL does not exist.
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
         static final class Link {
             public static final MemorySegment ADDR = windows_h.findOrThrow("WSAGetLastError");
 
@@ -969,7 +969,7 @@ public class windows_h {
             windows_h.C_INT
         );
 
-        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the DLL does not exist.
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
         static final class Link {
             public static final MemorySegment ADDR = windows_h.findOrThrow("bind");
 
@@ -1031,7 +1031,7 @@ public class windows_h {
             windows_h.C_INT
         );
 
-        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the DLL does not exist.
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
         static final class Link {
             public static final MemorySegment ADDR = windows_h.findOrThrow("listen");
 
@@ -1096,7 +1096,7 @@ public class windows_h {
             windows_h.C_INT
         );
 
-        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the DLL does not exist.
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
         static final class Link {
             public static final MemorySegment ADDR = windows_h.findOrThrow("setsockopt");
 
@@ -1161,7 +1161,7 @@ public class windows_h {
             windows_h.C_POINTER
         );
 
-        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the DLL does not exist.
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
         static final class Link {
             public static final MemorySegment ADDR = windows_h.findOrThrow("getsockopt");
 
@@ -1224,7 +1224,7 @@ public class windows_h {
             windows_h.C_POINTER
         );
 
-        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the DLL does not exist.
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
         static final class Link {
             public static final MemorySegment ADDR = windows_h.findOrThrow("getsockname");
 
@@ -1287,7 +1287,7 @@ public class windows_h {
             windows_h.C_POINTER
         );
 
-        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the DLL does not exist.
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
         static final class Link {
             public static final MemorySegment ADDR = windows_h.findOrThrow("getpeername");
 
@@ -1349,7 +1349,7 @@ public class windows_h {
             windows_h.C_INT
         );
 
-        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the DLL does not exist.
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
         static final class Link {
             public static final MemorySegment ADDR = windows_h.findOrThrow("shutdown");
 
@@ -1410,7 +1410,7 @@ public class windows_h {
             windows_h.C_LONG_LONG
         );
 
-        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the DLL does not exist.
+        // Linked on first use (scripts/JextractLazyLink.java), so the class loads where the library does not exist.
         static final class Link {
             public static final MemorySegment ADDR = windows_h.findOrThrow("closesocket");
 

@@ -55,35 +55,81 @@ public final class LinuxSys {
                 .orElse(FunctionDescriptor.ofVoid(args));
     }
 
-    private static final MethodHandle EPOLL_CREATE1 = capturing("epoll_create1", linux_h.epoll_create1$descriptor(), true);
-    private static final MethodHandle EPOLL_CTL = capturing("epoll_ctl", linux_h.epoll_ctl$descriptor(), true);
-    private static final MethodHandle EPOLL_WAIT = capturing("epoll_wait", linux_h.epoll_wait$descriptor(), false);
-    private static final MethodHandle EVENTFD = capturing("eventfd", linux_h.eventfd$descriptor(), true);
-    private static final MethodHandle SOCKET = capturing("socket", linux_h.socket$descriptor(), true);
-    private static final MethodHandle BIND = capturing("bind", linux_h.bind$descriptor(), true);
-    private static final MethodHandle LISTEN = capturing("listen", linux_h.listen$descriptor(), true);
-    private static final MethodHandle ACCEPT4 = capturing("accept4", linux_h.accept4$descriptor(), true);
-    private static final MethodHandle CONNECT = capturing("connect", linux_h.connect$descriptor(), true);
-    private static final MethodHandle GETSOCKOPT = capturing("getsockopt", linux_h.getsockopt$descriptor(), true);
-    private static final MethodHandle SETSOCKOPT = capturing("setsockopt", linux_h.setsockopt$descriptor(), true);
-    private static final MethodHandle GETSOCKNAME = capturing("getsockname", linux_h.getsockname$descriptor(), true);
-    private static final MethodHandle GETPEERNAME = capturing("getpeername", linux_h.getpeername$descriptor(), true);
-    private static final MethodHandle READ = capturing("read", raw(linux_h.read$descriptor()), true);
-    private static final MethodHandle RECV = capturing("recv", raw(linux_h.recv$descriptor()), true);
-    private static final MethodHandle SEND = capturing("send", raw(linux_h.send$descriptor()), true);
-    private static final MethodHandle SENDMSG = capturing("sendmsg", raw(linux_h.sendmsg$descriptor()), true);
-    private static final MethodHandle SHUTDOWN = capturing("shutdown", linux_h.shutdown$descriptor(), true);
-    private static final MethodHandle CLOSE = capturing("close", linux_h.close$descriptor(), false);
-    private static final MethodHandle GETRLIMIT = capturing("getrlimit", linux_h.getrlimit$descriptor(), true);
+    private static final class EPOLL_CREATE1 { // linked on first use: only what a loop calls is linked
+        static final MethodHandle H = capturing("epoll_create1", linux_h.epoll_create1$descriptor(), true);
+    }
+    private static final class EPOLL_CTL { // linked on first use: only what a loop calls is linked
+        static final MethodHandle H = capturing("epoll_ctl", linux_h.epoll_ctl$descriptor(), true);
+    }
+    private static final class EPOLL_WAIT { // linked on first use: only what a loop calls is linked
+        static final MethodHandle H = capturing("epoll_wait", linux_h.epoll_wait$descriptor(), false);
+    }
+    private static final class EVENTFD { // linked on first use: only what a loop calls is linked
+        static final MethodHandle H = capturing("eventfd", linux_h.eventfd$descriptor(), true);
+    }
+    private static final class SOCKET { // linked on first use: only what a loop calls is linked
+        static final MethodHandle H = capturing("socket", linux_h.socket$descriptor(), true);
+    }
+    private static final class BIND { // linked on first use: only what a loop calls is linked
+        static final MethodHandle H = capturing("bind", linux_h.bind$descriptor(), true);
+    }
+    private static final class LISTEN { // linked on first use: only what a loop calls is linked
+        static final MethodHandle H = capturing("listen", linux_h.listen$descriptor(), true);
+    }
+    private static final class ACCEPT4 { // linked on first use: only what a loop calls is linked
+        static final MethodHandle H = capturing("accept4", linux_h.accept4$descriptor(), true);
+    }
+    private static final class CONNECT { // linked on first use: only what a loop calls is linked
+        static final MethodHandle H = capturing("connect", linux_h.connect$descriptor(), true);
+    }
+    private static final class GETSOCKOPT { // linked on first use: only what a loop calls is linked
+        static final MethodHandle H = capturing("getsockopt", linux_h.getsockopt$descriptor(), true);
+    }
+    private static final class SETSOCKOPT { // linked on first use: only what a loop calls is linked
+        static final MethodHandle H = capturing("setsockopt", linux_h.setsockopt$descriptor(), true);
+    }
+    private static final class GETSOCKNAME { // linked on first use: only what a loop calls is linked
+        static final MethodHandle H = capturing("getsockname", linux_h.getsockname$descriptor(), true);
+    }
+    private static final class GETPEERNAME { // linked on first use: only what a loop calls is linked
+        static final MethodHandle H = capturing("getpeername", linux_h.getpeername$descriptor(), true);
+    }
+    private static final class READ { // linked on first use: only what a loop calls is linked
+        static final MethodHandle H = capturing("read", raw(linux_h.read$descriptor()), true);
+    }
+    private static final class RECV { // linked on first use: only what a loop calls is linked
+        static final MethodHandle H = capturing("recv", raw(linux_h.recv$descriptor()), true);
+    }
+    private static final class SEND { // linked on first use: only what a loop calls is linked
+        static final MethodHandle H = capturing("send", raw(linux_h.send$descriptor()), true);
+    }
+    private static final class SENDMSG { // linked on first use: only what a loop calls is linked
+        static final MethodHandle H = capturing("sendmsg", raw(linux_h.sendmsg$descriptor()), true);
+    }
+    private static final class SHUTDOWN { // linked on first use: only what a loop calls is linked
+        static final MethodHandle H = capturing("shutdown", linux_h.shutdown$descriptor(), true);
+    }
+    private static final class CLOSE { // linked on first use: only what a loop calls is linked
+        static final MethodHandle H = capturing("close", linux_h.close$descriptor(), false);
+    }
+    private static final class GETRLIMIT { // linked on first use: only what a loop calls is linked
+        static final MethodHandle H = capturing("getrlimit", linux_h.getrlimit$descriptor(), true);
+    }
 
     /**
      * syscall(2) with six register-sized arguments, for the io_uring calls glibc has no wrapper for. Every
      * argument is passed as a {@code long}: the kernel truncates each to its declared width, so the promotion
      * of variadic ints cannot leave garbage in a register's upper half.
      */
-    private static final MethodHandle SYSCALL6 = variadicSyscall(6);
-    private static final MethodHandle MMAP = capturing("mmap", raw(linux_h.mmap$descriptor()), true);
-    private static final MethodHandle MUNMAP = capturing("munmap", raw(linux_h.munmap$descriptor()), true);
+    private static final class SYSCALL6 { // linked on first use: only what a loop calls is linked
+        static final MethodHandle H = variadicSyscall(6);
+    }
+    private static final class MMAP { // linked on first use: only what a loop calls is linked
+        static final MethodHandle H = capturing("mmap", raw(linux_h.mmap$descriptor()), true);
+    }
+    private static final class MUNMAP { // linked on first use: only what a loop calls is linked
+        static final MethodHandle H = capturing("munmap", raw(linux_h.munmap$descriptor()), true);
+    }
 
     private static MethodHandle variadicSyscall(int args) {
         MemoryLayout[] rest = new MemoryLayout[args];
@@ -138,7 +184,7 @@ public final class LinuxSys {
 
     public int epollCreate1(int flags) {
         try {
-            return check((int) EPOLL_CREATE1.invokeExact(capture, flags));
+            return check((int) EPOLL_CREATE1.H.invokeExact(capture, flags));
         } catch (Throwable t) {
             throw fail(t);
         }
@@ -151,7 +197,7 @@ public final class LinuxSys {
         try {
             int r;
             do {
-                r = check((int) EPOLL_CTL.invokeExact(capture, epfd, op, fd, scratch));
+                r = check((int) EPOLL_CTL.H.invokeExact(capture, epfd, op, fd, scratch));
             } while (r == -EINTR);
             return r;
         } catch (Throwable t) {
@@ -162,7 +208,7 @@ public final class LinuxSys {
     /** epoll_wait; EINTR is reported as 0 events (the caller's loop simply goes round). */
     public int epollWait(int epfd, MemorySegment events, int maxEvents, int timeoutMs) {
         try {
-            int r = check((int) EPOLL_WAIT.invokeExact(capture, epfd, events, maxEvents, timeoutMs));
+            int r = check((int) EPOLL_WAIT.H.invokeExact(capture, epfd, events, maxEvents, timeoutMs));
             return r == -EINTR ? 0 : r;
         } catch (Throwable t) {
             throw fail(t);
@@ -173,7 +219,7 @@ public final class LinuxSys {
 
     public int eventfd(int initval, int flags) {
         try {
-            return check((int) EVENTFD.invokeExact(capture, initval, flags));
+            return check((int) EVENTFD.H.invokeExact(capture, initval, flags));
         } catch (Throwable t) {
             throw fail(t);
         }
@@ -182,7 +228,7 @@ public final class LinuxSys {
     /** Reads (and so resets) an eventfd counter: its value, or {@code -errno}. */
     public long eventfdRead(int fd) {
         try {
-            long r = check((long) READ.invokeExact(capture, fd, scratchAddress, 8L));
+            long r = check((long) READ.H.invokeExact(capture, fd, scratchAddress, 8L));
             return r < 0 ? r : scratch.get(ValueLayout.JAVA_LONG, 0);
         } catch (Throwable t) {
             throw fail(t);
@@ -202,7 +248,7 @@ public final class LinuxSys {
 
     public int socket(int domain, int type, int protocol) {
         try {
-            return check((int) SOCKET.invokeExact(capture, domain, type, protocol));
+            return check((int) SOCKET.H.invokeExact(capture, domain, type, protocol));
         } catch (Throwable t) {
             throw fail(t);
         }
@@ -210,7 +256,7 @@ public final class LinuxSys {
 
     public int bind(int fd, MemorySegment addr, int len) {
         try {
-            return check((int) BIND.invokeExact(capture, fd, addr, len));
+            return check((int) BIND.H.invokeExact(capture, fd, addr, len));
         } catch (Throwable t) {
             throw fail(t);
         }
@@ -218,7 +264,7 @@ public final class LinuxSys {
 
     public int listen(int fd, int backlog) {
         try {
-            return check((int) LISTEN.invokeExact(capture, fd, backlog));
+            return check((int) LISTEN.H.invokeExact(capture, fd, backlog));
         } catch (Throwable t) {
             throw fail(t);
         }
@@ -226,7 +272,7 @@ public final class LinuxSys {
 
     public int accept4(int fd, MemorySegment addr, MemorySegment lenPtr, int flags) {
         try {
-            return check((int) ACCEPT4.invokeExact(capture, fd, addr, lenPtr, flags));
+            return check((int) ACCEPT4.H.invokeExact(capture, fd, addr, lenPtr, flags));
         } catch (Throwable t) {
             throw fail(t);
         }
@@ -234,7 +280,7 @@ public final class LinuxSys {
 
     public int connect(int fd, MemorySegment addr, int len) {
         try {
-            return check((int) CONNECT.invokeExact(capture, fd, addr, len));
+            return check((int) CONNECT.H.invokeExact(capture, fd, addr, len));
         } catch (Throwable t) {
             throw fail(t);
         }
@@ -246,7 +292,7 @@ public final class LinuxSys {
         MemorySegment len = scratch.asSlice(8, 4);
         len.set(ValueLayout.JAVA_INT, 0, 4);
         try {
-            int r = check((int) GETSOCKOPT.invokeExact(capture, fd, level, name, val, len));
+            int r = check((int) GETSOCKOPT.H.invokeExact(capture, fd, level, name, val, len));
             return r < 0 ? r : val.get(ValueLayout.JAVA_INT, 0);
         } catch (Throwable t) {
             throw fail(t);
@@ -257,7 +303,7 @@ public final class LinuxSys {
         MemorySegment val = scratch.asSlice(0, 4);
         val.set(ValueLayout.JAVA_INT, 0, value);
         try {
-            return check((int) SETSOCKOPT.invokeExact(capture, fd, level, name, val, 4));
+            return check((int) SETSOCKOPT.H.invokeExact(capture, fd, level, name, val, 4));
         } catch (Throwable t) {
             throw fail(t);
         }
@@ -269,7 +315,7 @@ public final class LinuxSys {
         val.set(ValueLayout.JAVA_INT, 0, on ? 1 : 0);
         val.set(ValueLayout.JAVA_INT, 4, seconds);
         try {
-            return check((int) SETSOCKOPT.invokeExact(capture, fd, linux_h.SOL_SOCKET(), linux_h.SO_LINGER(), val, 8));
+            return check((int) SETSOCKOPT.H.invokeExact(capture, fd, linux_h.SOL_SOCKET(), linux_h.SO_LINGER(), val, 8));
         } catch (Throwable t) {
             throw fail(t);
         }
@@ -277,12 +323,12 @@ public final class LinuxSys {
 
     /** getsockname into {@code addr} (128 bytes); returns the address length or {@code -errno}. */
     public int getsockname(int fd, MemorySegment addr) {
-        return nameCall(GETSOCKNAME, fd, addr);
+        return nameCall(GETSOCKNAME.H, fd, addr);
     }
 
     /** getpeername into {@code addr} (128 bytes); returns the address length or {@code -errno}. */
     public int getpeername(int fd, MemorySegment addr) {
-        return nameCall(GETPEERNAME, fd, addr);
+        return nameCall(GETPEERNAME.H, fd, addr);
     }
 
     private int nameCall(MethodHandle h, int fd, MemorySegment addr) {
@@ -300,7 +346,7 @@ public final class LinuxSys {
     public long recv(int fd, MemorySegment buf, long offset, long len, int flags) {
         java.util.Objects.checkFromIndexSize(offset, len, buf.byteSize());
         try {
-            return check((long) RECV.invokeExact(capture, fd, buf.address() + offset, len, flags));
+            return check((long) RECV.H.invokeExact(capture, fd, buf.address() + offset, len, flags));
         } catch (Throwable t) {
             throw fail(t);
         }
@@ -310,7 +356,7 @@ public final class LinuxSys {
     public long send(int fd, MemorySegment buf, long offset, long len, int flags) {
         java.util.Objects.checkFromIndexSize(offset, len, buf.byteSize());
         try {
-            return check((long) SEND.invokeExact(capture, fd, buf.address() + offset, len, flags));
+            return check((long) SEND.H.invokeExact(capture, fd, buf.address() + offset, len, flags));
         } catch (Throwable t) {
             throw fail(t);
         }
@@ -325,7 +371,7 @@ public final class LinuxSys {
         dev.panamio.sys.linux.ffi.msghdr.msg_iov(msghdr, iov);
         dev.panamio.sys.linux.ffi.msghdr.msg_iovlen(msghdr, count);
         try {
-            return check((long) SENDMSG.invokeExact(capture, fd, msghdr.address(), flags));
+            return check((long) SENDMSG.H.invokeExact(capture, fd, msghdr.address(), flags));
         } catch (Throwable t) {
             throw fail(t);
         }
@@ -333,7 +379,7 @@ public final class LinuxSys {
 
     public int shutdown(int fd, int how) {
         try {
-            return check((int) SHUTDOWN.invokeExact(capture, fd, how));
+            return check((int) SHUTDOWN.H.invokeExact(capture, fd, how));
         } catch (Throwable t) {
             throw fail(t);
         }
@@ -342,7 +388,7 @@ public final class LinuxSys {
     /** close; EINTR is not retried (on Linux the descriptor is released anyway). */
     public int close(int fd) {
         try {
-            return check((int) CLOSE.invokeExact(capture, fd));
+            return check((int) CLOSE.H.invokeExact(capture, fd));
         } catch (Throwable t) {
             throw fail(t);
         }
@@ -352,7 +398,7 @@ public final class LinuxSys {
 
     private long syscall(long nr, long a, long b, long c, long d, long e, long f) {
         try {
-            return check((long) SYSCALL6.invokeExact(capture, nr, a, b, c, d, e, f));
+            return check((long) SYSCALL6.H.invokeExact(capture, nr, a, b, c, d, e, f));
         } catch (Throwable t) {
             throw fail(t);
         }
@@ -379,7 +425,7 @@ public final class LinuxSys {
     /** mmap(2): the address, or {@code -errno}. */
     public long mmap(long addr, long len, int prot, int flags, int fd, long offset) {
         try {
-            long r = (long) MMAP.invokeExact(capture, addr, len, prot, flags, fd, offset);
+            long r = (long) MMAP.H.invokeExact(capture, addr, len, prot, flags, fd, offset);
             return r == -1L ? -errno() : r;
         } catch (Throwable t) {
             throw fail(t);
@@ -389,7 +435,7 @@ public final class LinuxSys {
     /** munmap(2). */
     public int munmap(long addr, long len) {
         try {
-            return check((int) MUNMAP.invokeExact(capture, addr, len));
+            return check((int) MUNMAP.H.invokeExact(capture, addr, len));
         } catch (Throwable t) {
             throw fail(t);
         }
@@ -398,7 +444,7 @@ public final class LinuxSys {
     /** The soft RLIMIT_NOFILE, or {@code -errno}. */
     public long getrlimitNofile() {
         try {
-            int r = check((int) GETRLIMIT.invokeExact(capture, linux_h.RLIMIT_NOFILE(), scratch));
+            int r = check((int) GETRLIMIT.H.invokeExact(capture, linux_h.RLIMIT_NOFILE(), scratch));
             return r < 0 ? r : scratch.get(ValueLayout.JAVA_LONG, 0);
         } catch (Throwable t) {
             throw fail(t);
