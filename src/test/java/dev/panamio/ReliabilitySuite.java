@@ -3,7 +3,6 @@ package dev.panamio;
 import dev.panamio.testing.Soak;
 import dev.panamio.testing.TestBackends;
 import dev.panamio.testing.TestTimes;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -35,24 +34,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * {@code scripts/soak} runs the same scenarios scaled up ({@link Soak#scale()}). A backend runs the suite
  * by subclassing.
  */
-abstract class ReliabilitySuite {
-    abstract Backend backend();
-
-    private final List<EventLoop> loops = new ArrayList<>();
-
-    EventLoop started(EventLoop.Builder b) {
-        EventLoop loop = b.backend(backend()).build().start();
-        loops.add(loop);
-        return loop;
-    }
-
-    @AfterEach
-    void closeLoops() {
-        for (EventLoop l : loops) {
-            l.close();
-        }
-        loops.clear();
-    }
+abstract class ReliabilitySuite extends BackendSuite {
 
     void report(String scenario, String figures) {
         System.out.println("[reliability] " + backend().name().toLowerCase() + " " + scenario + ": " + figures);

@@ -1,7 +1,6 @@
 package dev.panamio;
 
 import dev.panamio.testing.TestTimes;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -32,33 +31,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * The TCP behaviour every backend must show, on real sockets over loopback. A backend runs it by
  * subclassing ({@link EpollTcpTest}, ...). Peers are JDK blocking sockets, an independent implementation.
  */
-abstract class TcpSuite {
+abstract class TcpSuite extends BackendSuite {
     static final InetSocketAddress ANY_LOCAL = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
-
-    abstract Backend backend();
 
     /** Accepted connections with a small kernel send buffer, so writes wait in the kernel for room. */
     static final TcpOptions SMALL_SEND_BUFFER = TcpOptions.defaults().withSocketBuffers(8192, 0);
-
-    private final List<EventLoop> loops = new ArrayList<>();
-
-    EventLoop.Builder builder() {
-        return EventLoop.builder().backend(backend());
-    }
-
-    EventLoop started(EventLoop.Builder b) {
-        EventLoop loop = b.build().start();
-        loops.add(loop);
-        return loop;
-    }
-
-    @AfterEach
-    void closeLoops() {
-        for (EventLoop l : loops) {
-            l.close();
-        }
-        loops.clear();
-    }
 
     /** Runs {@code action} on the loop thread and returns its result. */
     static <T> T onLoop(EventLoop loop, java.util.concurrent.Callable<T> action) throws Exception {
