@@ -7,7 +7,6 @@ import dev.panamio.LoopStats;
 import dev.panamio.ReadHandler;
 import dev.panamio.TcpConnection;
 import dev.panamio.TcpOptions;
-import dev.panamio.TcpServer;
 import dev.panamio.Timeout;
 
 import java.io.PrintStream;
@@ -141,32 +140,27 @@ public final class Demo {
             System.exit(1);
             return;
         }
-        CompletableFuture<TcpServer> listening = new CompletableFuture<>();
-        CompletableFuture<InetSocketAddress> httpAddress = new CompletableFuture<>();
+        CompletableFuture<InetSocketAddress> listening = new CompletableFuture<>();
         InetSocketAddress bindTo = new InetSocketAddress(InetAddress.getLoopbackAddress(), o.port());
         server.start();
         server.execute(() -> {
             try {
-                if (o.http()) {
-                    dev.panamio.http.HttpServer http = dev.panamio.http.HttpServer.listen(server, bindTo, (req, res) -> {
-                        if (req.target().equals("/stats")) {
-                            res.header("Content-Type", "application/json").send(server.stats().toJson() + "\n");
-                        } else {
-                            res.send("Hello, World!");
-                        }
-                    });
-                    httpAddress.complete(http.localAddress());
-                    listening.complete(null);
-                } else {
-                    listening.complete(server.listen(bindTo, TcpOptions.defaults().withBacklog(4096), Demo::echo));
-                }
+                listening.complete(o.http()
+                        ? dev.panamio.http.HttpServer.listen(server, bindTo, (req, res) -> {
+                            if (req.target().equals("/stats")) {
+                                res.header("Content-Type", "application/json").send(server.stats().toJson() + "\n");
+                            } else {
+                                res.send("Hello, World!");
+                            }
+                        }).localAddress()
+                        : server.listen(bindTo, TcpOptions.defaults().withBacklog(4096), Demo::echo).localAddress());
             } catch (Throwable e) {
                 listening.completeExceptionally(e);
             }
         });
-        TcpServer tcp;
+        InetSocketAddress bound;
         try {
-            tcp = listening.get(30, TimeUnit.SECONDS);
+            bound = listening.get(30, TimeUnit.SECONDS);
         } catch (java.util.concurrent.ExecutionException e) {
             System.err.println("demo: cannot listen on " + bindTo + ": " + e.getCause().getMessage());
             server.close();
@@ -175,28 +169,20 @@ public final class Demo {
         }
         PrintStream out = System.out;
         String backendName = server.backend().name().toLowerCase(Locale.ROOT);
-        if (o.http()) {
-            InetSocketAddress a = httpAddress.join();
-            if (!o.statsJson()) {
-                out.printf("panamio demo: %s HTTP server on http://%s/ (high watermark %d, buffer %d B)%n"
-                                + "serving until Ctrl-C; try: curl http://%s/stats%n", backendName, address(a),
-                        o.highWatermark(), o.bufferSize(), address(a));
-            }
-            serveUntilClosed(server, o, out);
-            return;
-        }
         if (!o.statsJson()) {
-            out.printf("panamio demo: %s echo server on %s (high watermark %d, buffer %d B)%n", backendName,
-                    address(tcp.localAddress()), o.highWatermark(), o.bufferSize());
+            out.printf("panamio demo: %s %s on %s (high watermark %d, buffer %d B)%n", backendName,
+                    o.http() ? "HTTP server" : "echo server", o.http() ? "http://" + address(bound) + "/" : address(bound),
+                    o.highWatermark(), o.bufferSize());
         }
         if (o.serve()) {
             if (!o.statsJson()) {
-                out.printf("serving until Ctrl-C; try: nc 127.0.0.1 %d%n", tcp.localAddress().getPort());
+                out.println(o.http() ? "serving until Ctrl-C; try: curl http://" + address(bound) + "/stats"
+                        : "serving until Ctrl-C; try: nc 127.0.0.1 " + bound.getPort());
             }
             serveUntilClosed(server, o, out);
             return;
         }
-        Load load = new Load(o, tcp.localAddress());
+        Load load = new Load(o, bound);
         Reporter r = new Reporter(server, load, o.statsJson(), out);
         load.start();
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(o.seconds());
