@@ -210,15 +210,7 @@ public final class EventLoop implements AutoCloseable {
      * @return its result
      */
     public <T> CompletionStage<T> submitBlocking(Callable<T> work) {
-        CompletableFuture<T> f = new CompletableFuture<>();
-        submitBlocking(work, (v, e) -> {
-            if (e != null) {
-                f.completeExceptionally(e);
-            } else {
-                f.complete(v);
-            }
-        });
-        return f;
+        return Stages.<T>of(done -> submitBlocking(work, done));
     }
 
     private void onLoop(Runnable r) {
@@ -322,15 +314,7 @@ public final class EventLoop implements AutoCloseable {
      * @return the connection
      */
     public CompletionStage<TcpConnection> connect(InetSocketAddress address, Duration timeout) {
-        CompletableFuture<TcpConnection> f = new CompletableFuture<>();
-        connect(address, timeout, (c, e) -> {
-            if (e != null) {
-                f.completeExceptionally(e);
-            } else {
-                f.complete(c);
-            }
-        });
-        return f;
+        return Stages.of(done -> connect(address, timeout, done));
     }
 
     /**

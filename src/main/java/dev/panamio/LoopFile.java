@@ -14,7 +14,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Objects;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -130,9 +129,7 @@ public final class LoopFile extends Handle {
      * @return the lease on the bytes read (empty at end of file)
      */
     public CompletionStage<Buffer> read(long position) {
-        CompletableFuture<Buffer> f = new CompletableFuture<>();
-        read(position, Stages.callback(f));
-        return f;
+        return Stages.of(done -> read(position, done));
     }
 
     /**
@@ -174,9 +171,7 @@ public final class LoopFile extends Handle {
      * @return completes when written
      */
     public CompletionStage<Void> write(long position, Buffer data) {
-        CompletableFuture<Void> f = new CompletableFuture<>();
-        write(position, data, Stages.callback(f));
-        return f;
+        return Stages.of(done -> write(position, data, done));
     }
 
     /**
@@ -209,9 +204,7 @@ public final class LoopFile extends Handle {
      * @return completes when closed
      */
     public CompletionStage<Void> close() {
-        CompletableFuture<Void> f = new CompletableFuture<>();
-        close(Stages.callback(f));
-        return f;
+        return Stages.<Void>of(done -> close(done));
     }
 
     /** The loop is closing: cancel the file's ops, and once they have all come back, close it. */

@@ -7,7 +7,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.Objects;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -64,9 +63,7 @@ public final class LoopFiles {
      * @return the open file
      */
     public CompletionStage<LoopFile> open(Path path, LoopFile.Mode mode) {
-        CompletableFuture<LoopFile> f = new CompletableFuture<>();
-        open(path, mode, Stages.callback(f));
-        return f;
+        return Stages.of(done -> open(path, mode, done));
     }
 
     /**
@@ -114,9 +111,7 @@ public final class LoopFiles {
      * @return its bytes
      */
     public CompletionStage<byte[]> readFile(Path path) {
-        CompletableFuture<byte[]> f = new CompletableFuture<>();
-        readFile(path, Stages.callback(f));
-        return f;
+        return Stages.of(done -> readFile(path, done));
     }
 
     /**
@@ -165,8 +160,6 @@ public final class LoopFiles {
      * @return completes when written and closed
      */
     public CompletionStage<Void> writeFile(Path path, byte[] data) {
-        CompletableFuture<Void> f = new CompletableFuture<>();
-        writeFile(path, data, Stages.callback(f));
-        return f;
+        return Stages.of(done -> writeFile(path, data, done));
     }
 }

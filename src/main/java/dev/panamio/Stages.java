@@ -1,18 +1,23 @@
 package dev.panamio;
 
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Consumer;
 
-/** Bridges callbacks to {@code CompletionStage}s: the stage completes on the loop thread. */
+/** The CompletionStage twins of the callback APIs: the stage completes on the loop thread, from the callback. */
 final class Stages {
     private Stages() {}
 
-    static <T> Callback<T> callback(CompletableFuture<T> f) {
-        return (v, e) -> {
+    /** Starts {@code operation} with a callback that completes the returned stage. */
+    static <T> CompletionStage<T> of(Consumer<Callback<T>> operation) {
+        CompletableFuture<T> f = new CompletableFuture<>();
+        operation.accept((v, e) -> {
             if (e != null) {
                 f.completeExceptionally(e);
             } else {
                 f.complete(v);
             }
-        };
+        });
+        return f;
     }
 }

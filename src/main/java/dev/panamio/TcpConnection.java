@@ -246,9 +246,7 @@ public final class TcpConnection extends Handle {
      * @throws IllegalStateException if the connection is closed or its output shut down
      */
     public CompletionStage<Void> writeAsync(byte[] data) {
-        CompletableFuture<Void> f = new CompletableFuture<>();
-        write(data, Stages.callback(f));
-        return f;
+        return Stages.of(done -> write(data, done));
     }
 
     /**
@@ -259,9 +257,7 @@ public final class TcpConnection extends Handle {
      * @throws IllegalStateException if the connection is closed or its output shut down
      */
     public CompletionStage<Void> writeAsync(Buffer data) {
-        CompletableFuture<Void> f = new CompletableFuture<>();
-        write(data, Stages.callback(f));
-        return f;
+        return Stages.of(done -> write(data, done));
     }
 
     /**
@@ -272,9 +268,7 @@ public final class TcpConnection extends Handle {
      * @throws IllegalStateException if the connection is closed or its output shut down
      */
     public CompletionStage<Void> writeAsync(ByteBuffer data) {
-        CompletableFuture<Void> f = new CompletableFuture<>();
-        write(data, Stages.callback(f));
-        return f;
+        return Stages.of(done -> write(data, done));
     }
 
     /**
@@ -285,9 +279,7 @@ public final class TcpConnection extends Handle {
      * @throws IllegalStateException if the connection is closed or its output shut down
      */
     public CompletionStage<Void> writeAsync(MemorySegment data) {
-        CompletableFuture<Void> f = new CompletableFuture<>();
-        write(data, Stages.callback(f));
-        return f;
+        return Stages.of(done -> write(data, done));
     }
 
     /**
@@ -298,9 +290,7 @@ public final class TcpConnection extends Handle {
      * @throws IllegalStateException if the connection is closed or its output shut down
      */
     public CompletionStage<Void> writeAsync(List<Buffer> data) {
-        CompletableFuture<Void> f = new CompletableFuture<>();
-        write(data, Stages.callback(f));
-        return f;
+        return Stages.of(done -> write(data, done));
     }
 
     /**
