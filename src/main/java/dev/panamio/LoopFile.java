@@ -252,7 +252,8 @@ public final class LoopFile extends Handle {
 
     /** A one-time native file op: keeps the loop alive while pending, and frees its token when done. */
     private abstract static class FileOp extends CoreOp {
-        private final LoopFile file;
+        /** The open file the op works on; null for open and close. */
+        final LoopFile file;
 
         FileOp(LoopCore core, LoopFile file, byte kind, long handle) {
             super(core);
@@ -269,7 +270,7 @@ public final class LoopFile extends Handle {
             submit(0);
         }
 
-        /** Call exactly once, from the final completion. */
+        /** Call exactly once, from the final completion (or the dequeue). */
         final void done() {
             loop.unref();
             if (file != null) {
@@ -278,13 +279,15 @@ public final class LoopFile extends Handle {
             dispose();
         }
 
+        /** Dequeued before reaching the kernel: only the loop's close does that (file ops have no deadline). */
         @Override
         protected void onDequeued(boolean timedOut) {
             done();
-            finish(-125, new ClosedException("file operation cancelled: the loop is closing"));
+            failed(new ClosedException("file operation cancelled: the loop is closing"));
         }
 
-        abstract void finish(long result, Throwable error);
+        /** Gives back what the op holds and tells its callback {@code error}. */
+        abstract void failed(Throwable error);
 
         Throwable error(String call, long result) {
             if (!loop.isOpen()) {
@@ -297,7 +300,7 @@ public final class LoopFile extends Handle {
     private static final class OpenOp extends FileOp {
         private final Path path;
         private final Callback<LoopFile> callback;
-        private Arena arena;
+        private Arena arena; // holds the path the kernel reads, until the open completes
 
         OpenOp(LoopCore core, Path path, Mode mode, Callback<LoopFile> callback) {
             super(core, null, OpKind.FILE_OPEN, -1);
@@ -305,58 +308,41 @@ public final class LoopFile extends Handle {
             this.callback = callback;
             arena = Arena.ofShared();
             addr = arena.allocateFrom(path.toString(), StandardCharsets.UTF_8);
-            int flags = dev.panamio.sys.linux.ffi.linux_h.O_CLOEXEC() | (mode == Mode.READ
-                    ? dev.panamio.sys.linux.ffi.linux_h.O_RDONLY()
-                    : dev.panamio.sys.linux.ffi.linux_h.O_WRONLY() | dev.panamio.sys.linux.ffi.linux_h.O_CREAT()
-                    | dev.panamio.sys.linux.ffi.linux_h.O_TRUNC());
-            length = flags;
-            offset = 0644;
+            length = mode == Mode.READ ? OpKind.OPEN_READ : OpKind.OPEN_WRITE;
+        }
+
+        private void freePath() {
+            addr = null;
+            arena.close();
         }
 
         @Override
         protected void onComplete(long result, int flags) {
-            addr = null;
-            arena.close();
-            arena = null;
+            freePath();
             done();
             if (result < 0) {
-                finish(result, error("open " + path, result));
+                callback.complete(null, error("open " + path, result));
             } else if (!loop.isOpen()) {
                 new CloseOp(loop, result, (v, e) -> { }).start();
-                finish(result, new ClosedException("event loop closed while opening " + path));
-            } else {
-                finish(result, null);
-            }
-        }
-
-        @Override
-        protected void onDequeued(boolean timedOut) {
-            if (arena != null) {
-                addr = null;
-                arena.close();
-                arena = null;
-            }
-            super.onDequeued(timedOut);
-        }
-
-        @Override
-        void finish(long result, Throwable error) {
-            if (error != null) {
-                callback.complete(null, error);
+                callback.complete(null, new ClosedException("event loop closed while opening " + path));
             } else {
                 callback.complete(new LoopFile(loop, path, result, null), null);
             }
         }
+
+        @Override
+        void failed(Throwable error) {
+            freePath();
+            callback.complete(null, error);
+        }
     }
 
     private static final class ReadOp extends FileOp {
-        private final LoopFile file;
         private final Callback<Buffer> callback;
         private PooledBuffer lent;
 
         ReadOp(LoopFile file, long position, Callback<Buffer> callback) {
             super(file.core, file, OpKind.FILE_READ, file.fd);
-            this.file = file;
             this.callback = callback;
             this.fileOffset = position;
         }
@@ -382,13 +368,12 @@ public final class LoopFile extends Handle {
         }
 
         @Override
-        void finish(long result, Throwable error) {
-            callback.complete(null, error);
+        void failed(Throwable error) {
+            callback.complete(null, error); // never admitted: it holds no buffer
         }
     }
 
     private static final class WriteOp extends FileOp {
-        private final LoopFile file;
         private final Callback<Void> callback;
         private final PooledBuffer data;
         private final int total;
@@ -396,7 +381,6 @@ public final class LoopFile extends Handle {
 
         WriteOp(LoopFile file, long position, PooledBuffer data, int total, Callback<Void> callback) {
             super(file.core, file, OpKind.FILE_WRITE, file.fd);
-            this.file = file;
             this.callback = callback;
             this.data = data;
             this.total = total;
@@ -426,19 +410,20 @@ public final class LoopFile extends Handle {
                 submit(0);
                 return;
             }
-            loop.pool().release(data);
             done();
             if (result < 0) {
-                callback.complete(null, error("write " + file.path, result));
+                failed(error("write " + file.path, result));
             } else if (written + result < total) {
-                callback.complete(null, new ClosedException("event loop closed while writing " + file.path));
+                failed(loop.isOpen() ? new IOException("write " + file.path + ": no progress at " + fileOffset)
+                        : new ClosedException("event loop closed while writing " + file.path));
             } else {
+                loop.pool().release(data);
                 callback.complete(null, null);
             }
         }
 
         @Override
-        void finish(long result, Throwable error) {
+        void failed(Throwable error) {
             loop.pool().release(data);
             callback.complete(null, error);
         }
@@ -459,7 +444,7 @@ public final class LoopFile extends Handle {
         }
 
         @Override
-        void finish(long result, Throwable error) {
+        void failed(Throwable error) {
             callback.complete(null, error);
         }
     }

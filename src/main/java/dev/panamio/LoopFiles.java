@@ -4,7 +4,6 @@ import dev.panamio.core.LoopCore;
 
 import java.io.ByteArrayOutputStream;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.Objects;
 import java.util.concurrent.CompletionStage;
@@ -93,11 +92,13 @@ public final class LoopFiles {
             }
             int n = data.length();
             if (n > 0) {
-                out.write(data.segment().toArray(ValueLayout.JAVA_BYTE), 0, n);
+                out.writeBytes(data.toArray()); // toArray makes no view, so no arena per chunk
             }
             data.release();
-            if (n == 0 || !core.isOpen()) {
+            if (n == 0) {
                 file.close((v, closeError) -> callback.complete(closeError == null ? out.toByteArray() : null, closeError));
+            } else if (!core.isOpen()) {
+                callback.complete(null, new ClosedException("event loop closed while reading " + file.path()));
             } else {
                 readFrom(file, position + n, out, callback);
             }
@@ -138,6 +139,10 @@ public final class LoopFiles {
     private void writeFrom(LoopFile file, byte[] data, int from, Callback<Void> callback) {
         if (from >= data.length) {
             file.close(callback);
+            return;
+        }
+        if (!core.isOpen()) {
+            callback.complete(null, new ClosedException("event loop closed while writing " + file.path()));
             return;
         }
         Buffer b = loop.allocateBuffer();

@@ -34,11 +34,16 @@ public final class OpKind {
     /** Write the buffer to a file at {@code fileOffset}. Lends the buffer. Result: bytes written. */
     public static final byte FILE_WRITE = 9;
     /**
-     * Open the file whose NUL-terminated path is at {@code addr}, with open(2) flags {@code length} and mode
-     * {@code offset}. Lends nothing (the path belongs to the op). Result: the new handle. Only where
+     * Open the file whose NUL-terminated UTF-8 path is at {@code addr}, for reading ({@code length} =
+     * {@link #OPEN_READ}) or writing ({@link #OPEN_WRITE}: created if missing with mode 0644, truncated);
+     * close-on-exec. Lends nothing (the path belongs to the op). Result: the new handle. Only where
      * {@link IoBackend#supportsFileOps()}.
      */
     public static final byte FILE_OPEN = 10;
+    /** {@link #FILE_OPEN} mode: read only. */
+    public static final int OPEN_READ = 0;
+    /** {@link #FILE_OPEN} mode: write only, created or truncated. */
+    public static final int OPEN_WRITE = 1;
     /** Close file {@code handle}. Result 0. Only where {@link IoBackend#supportsFileOps()}. */
     public static final byte FILE_CLOSE = 11;
 

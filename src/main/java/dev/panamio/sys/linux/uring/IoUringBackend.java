@@ -337,8 +337,10 @@ public final class IoUringBackend implements IoBackend {
             case OpKind.FILE_READ -> sqe(b, OP_READ, fd, op.buffer.address() + op.offset, (int) op.length, op.fileOffset, op.token);
             case OpKind.FILE_WRITE -> sqe(b, OP_WRITE, fd, op.buffer.address() + op.offset, (int) op.length, op.fileOffset, op.token);
             case OpKind.FILE_OPEN -> {
-                sqe(b, OP_OPENAT, linux_h.AT_FDCWD(), op.addr.address(), (int) op.offset, 0, op.token);
-                sqes.set(ValueLayout.JAVA_INT, b + 28, (int) op.length); // open_flags
+                boolean write = op.length == OpKind.OPEN_WRITE;
+                int flags = linux_h.O_CLOEXEC() | (write ? linux_h.O_WRONLY() | linux_h.O_CREAT() | linux_h.O_TRUNC() : linux_h.O_RDONLY());
+                sqe(b, OP_OPENAT, linux_h.AT_FDCWD(), op.addr.address(), write ? 0644 : 0, 0, op.token);
+                sqes.set(ValueLayout.JAVA_INT, b + 28, flags); // open_flags
             }
             case OpKind.FILE_CLOSE -> sqe(b, OP_CLOSE, fd, 0, 0, 0, op.token);
             default -> throw new IllegalArgumentException("op kind " + op.kind + " not supported by io_uring");
