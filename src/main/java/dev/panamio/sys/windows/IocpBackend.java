@@ -58,6 +58,8 @@ public final class IocpBackend implements IoBackend {
     /** Completion key of wakeup packets. */
     static final long WAKE_KEY = 0x70616e616d696fL;
     static final int MAX_ENTRIES = 256;
+    /** All of memory, to read a token behind an OVERLAPPED* the port returns without making a segment for it. */
+    private static final MemorySegment ALL_MEMORY = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
 
     private static final int PENDING_PACKET = 1;
 
@@ -67,10 +69,13 @@ public final class IocpBackend implements IoBackend {
     private final long port;
     private final MemorySegment entries;
     private final ReadyQueue ready = new ReadyQueue();
-    private final ArrayDeque<MemorySegment> freeBlocks = new ArrayDeque<>();
-    private final ArrayDeque<MemorySegment> freeAcceptBlocks = new ArrayDeque<>();
-    /** Sockets whose successful operations post no packet. */
-    private final Set<Long> skipOnSuccess = new HashSet<>();
+    private final ArrayDeque<Block> freeBlocks = new ArrayDeque<>();
+    private final ArrayDeque<Block> freeAcceptBlocks = new ArrayDeque<>();
+    /**
+     * Sockets whose immediate successes still post a packet (skip mode refused, e.g. by a non-IFS layered
+     * provider). Usually empty, so the per-op check boxes nothing.
+     */
+    private final Set<Long> packetOnSuccess = new HashSet<>();
     /** Listening sockets' address families, for the sockets AcceptEx accepts into. */
     private final Map<Long, Integer> listenFamily = new HashMap<>();
     private final AtomicBoolean wakePending = new AtomicBoolean();
@@ -117,21 +122,54 @@ public final class IocpBackend implements IoBackend {
         return WinErrors.INSTANCE;
     }
 
+    /**
+     * An op block: native memory at a fixed address that starts with the OVERLAPPED, with the views the calls
+     * take made once, when the block is first allocated, so that submitting allocates nothing.
+     */
+    static final class Block {
+        final MemorySegment memory;
+        final MemorySegment overlapped;
+        final MemorySegment wsabuf;
+        final MemorySegment transferred;
+        final MemorySegment flags;
+        final MemorySegment addresses; // AcceptEx blocks only
+
+        Block(MemorySegment memory) {
+            this.memory = memory;
+            this.overlapped = memory.asSlice(0, 32);
+            this.wsabuf = memory.asSlice(WSABUF_OFFSET, 16);
+            this.transferred = memory.asSlice(TRANSFERRED_OFFSET, 4);
+            this.flags = memory.asSlice(FLAGS_OFFSET, 4);
+            this.addresses = memory.byteSize() > BLOCK ? memory.asSlice(BLOCK, 2L * ACCEPT_ADDRESS_ROOM) : null;
+        }
+    }
+
+    /** The address of the OVERLAPPED an op in the kernel uses (0 when it holds none). */
+    static long overlappedOf(Op op) {
+        return op.backendState instanceof Block b ? b.overlapped.address() : 0;
+    }
+
     /** Associates a socket with the port, once, and asks for no packet on immediate success. */
     int adopt(long socket) {
         int rc = api.associate(port, socket);
         if (rc < 0) {
             return rc;
         }
-        if (api.skipCompletionPortOnSuccess(socket)) {
-            skipOnSuccess.add(socket);
+        if (!api.skipCompletionPortOnSuccess(socket)) {
+            packetOnSuccess.add(socket);
         }
         return 0;
     }
 
+    private boolean postsPacketOnSuccess(long socket) {
+        return !packetOnSuccess.isEmpty() && packetOnSuccess.contains(socket);
+    }
+
     /** A socket is closing: forget what is known about it. */
     void forget(long socket) {
-        skipOnSuccess.remove(socket);
+        if (!packetOnSuccess.isEmpty()) {
+            packetOnSuccess.remove(socket);
+        }
         listenFamily.remove(socket);
     }
 
@@ -143,34 +181,30 @@ public final class IocpBackend implements IoBackend {
 
     @Override
     public void submit(Op op) {
-        MemorySegment b = takeBlock(op.kind == OpKind.ACCEPT);
-        b.set(ValueLayout.JAVA_LONG, TOKEN_OFFSET, op.token);
+        Block b = takeBlock(op.kind == OpKind.ACCEPT);
+        b.memory.set(ValueLayout.JAVA_LONG, TOKEN_OFFSET, op.token);
         op.backendState = b;
         op.backendFlags = 0;
-        MemorySegment wsabuf = b.asSlice(WSABUF_OFFSET, 16);
-        MemorySegment transferred = b.asSlice(TRANSFERRED_OFFSET, 4);
-        MemorySegment ov = b.asSlice(0, 32);
         long h = op.handle;
         int rc;
         switch (op.kind) {
             case OpKind.POLL_READABLE -> {
-                setWsabuf(wsabuf, 0, 0);
-                rc = api.recv(h, wsabuf, 1, transferred, b.asSlice(FLAGS_OFFSET, 4), ov);
+                setWsabuf(b.wsabuf, 0, 0, 0);
+                rc = api.recv(h, b.wsabuf, 1, b.transferred, b.flags, b.overlapped);
             }
             case OpKind.RECV -> {
-                setWsabuf(wsabuf, op.buffer.address() + op.offset, op.length);
-                rc = api.recv(h, wsabuf, 1, transferred, b.asSlice(FLAGS_OFFSET, 4), ov);
+                setWsabuf(b.wsabuf, 0, op.buffer.address() + op.offset, op.length);
+                rc = api.recv(h, b.wsabuf, 1, b.transferred, b.flags, b.overlapped);
             }
             case OpKind.SEND -> {
-                setWsabuf(wsabuf, op.buffer.address() + op.offset, op.length);
-                rc = api.send(h, wsabuf, 1, transferred, ov);
+                setWsabuf(b.wsabuf, 0, op.buffer.address() + op.offset, op.length);
+                rc = api.send(h, b.wsabuf, 1, b.transferred, b.overlapped);
             }
             case OpKind.SENDV -> {
                 for (int i = 0; i < op.iovCount; i++) {
-                    setWsabuf(op.iov.asSlice(16L * i, 16), op.gatherSegments[i].address() + op.gatherOffsets[i],
-                            op.gatherLengths[i]);
+                    setWsabuf(op.iov, 16L * i, op.gatherSegments[i].address() + op.gatherOffsets[i], op.gatherLengths[i]);
                 }
-                rc = api.send(h, op.iov, op.iovCount, transferred, ov);
+                rc = api.send(h, op.iov, op.iovCount, b.transferred, b.overlapped);
             }
             case OpKind.ACCEPT -> {
                 int family = listenFamily.getOrDefault(h, windows_h.AF_INET());
@@ -179,36 +213,33 @@ public final class IocpBackend implements IoBackend {
                     rc = (int) accepted;
                 } else {
                     op.backendProgress = accepted;
-                    rc = api.acceptEx(h, accepted, b.asSlice(BLOCK, 2L * ACCEPT_ADDRESS_ROOM), ACCEPT_ADDRESS_ROOM,
-                            transferred, ov);
+                    rc = api.acceptEx(h, accepted, b.addresses, ACCEPT_ADDRESS_ROOM, b.transferred, b.overlapped);
                 }
             }
             case OpKind.CONNECT -> {
                 rc = sockets.bindAny(h, op.addr.get(ValueLayout.JAVA_SHORT, 0));
                 if (rc >= 0) {
-                    rc = api.connectEx(h, op.addr, op.addrLen, ov);
+                    rc = api.connectEx(h, op.addr, op.addrLen, b.overlapped);
                 }
             }
             default -> rc = -windows_h.WSAEOPNOTSUPP();
         }
-        if (rc == -windows_h.WSA_IO_PENDING()) {
-            op.backendFlags = PENDING_PACKET;
-            packetsPending++;
-        } else if (rc >= 0 && !skipOnSuccess.contains(h)) {
-            // Succeeded at once, but the socket is not in skip mode: the packet still comes; complete from it.
+        if (rc == -windows_h.WSA_IO_PENDING() || (rc >= 0 && postsPacketOnSuccess(h))) {
+            // Pending, or done at once on a socket not in skip mode: either way the packet comes; complete from it.
             op.backendFlags = PENDING_PACKET;
             packetsPending++;
         } else if (rc >= 0) {
-            ready.add(op, finish(op, transferred.get(ValueLayout.JAVA_INT, 0) & 0xFFFF_FFFFL), 0);
+            ready.add(op, finish(op, b.transferred.get(ValueLayout.JAVA_INT, 0) & 0xFFFF_FFFFL), 0);
         } else {
             failAccept(op);
             ready.add(op, rc, 0);
         }
     }
 
-    private static void setWsabuf(MemorySegment wsabuf, long address, long length) {
-        wsabuf.set(ValueLayout.JAVA_INT, 0, (int) length);
-        wsabuf.set(ValueLayout.JAVA_LONG, 8, address);
+    /** Fills the WSABUF at {@code at} in {@code array}: {@code { ULONG len; CHAR *buf; }}. */
+    private static void setWsabuf(MemorySegment array, long at, long address, long length) {
+        array.set(ValueLayout.JAVA_INT, at, (int) length);
+        array.set(ValueLayout.JAVA_LONG, at + 8, address);
     }
 
     /** The result of a successful op: bytes, the accepted socket, or 0 for a connect. */
@@ -243,10 +274,10 @@ public final class IocpBackend implements IoBackend {
 
     @Override
     public void cancel(Op op) {
-        if ((op.backendFlags & PENDING_PACKET) == 0 || !(op.backendState instanceof MemorySegment b)) {
+        if ((op.backendFlags & PENDING_PACKET) == 0 || !(op.backendState instanceof Block b)) {
             return; // completed at once: its completion is already queued for the next poll
         }
-        int rc = api.cancel(op.handle, b.asSlice(0, 32));
+        int rc = api.cancel(op.handle, b.overlapped);
         // -ERROR_NOT_FOUND: it finished meanwhile; its packet (with the normal result) is on its way. Either
         // way the op completes exactly once, from its packet, and its memory stays lent until then.
         if (rc < 0 && rc != -windows_h.ERROR_NOT_FOUND()) {
@@ -270,22 +301,21 @@ public final class IocpBackend implements IoBackend {
             throw new IllegalStateException("GetQueuedCompletionStatusEx: " + WinErrors.INSTANCE.describe(-got));
         }
         for (int i = 0; i < got; i++) {
-            MemorySegment e = OVERLAPPED_ENTRY.asSlice(entries, i);
-            long ovAddress = OVERLAPPED_ENTRY.lpOverlapped(e).address();
+            long e = i * OVERLAPPED_ENTRY.sizeof();
+            long ovAddress = entries.get(ValueLayout.JAVA_LONG, e + OVERLAPPED_ENTRY.lpOverlapped$offset());
             if (ovAddress == 0) {
-                if (OVERLAPPED_ENTRY.lpCompletionKey(e) == WAKE_KEY) {
+                if (entries.get(ValueLayout.JAVA_LONG, e + OVERLAPPED_ENTRY.lpCompletionKey$offset()) == WAKE_KEY) {
                     wakePending.set(false);
                 }
                 continue;
             }
-            MemorySegment block = MemorySegment.ofAddress(ovAddress).reinterpret(BLOCK);
-            long token = block.get(ValueLayout.JAVA_LONG, TOKEN_OFFSET);
-            Op op = registry.get(token);
-            if (op == null || op.backendState == null || ((MemorySegment) op.backendState).address() != ovAddress) {
+            // The OVERLAPPED is the start of one of our blocks: its token follows it.
+            Op op = registry.get(ALL_MEMORY.get(ValueLayout.JAVA_LONG, ovAddress + TOKEN_OFFSET));
+            if (op == null || overlappedOf(op) != ovAddress) {
                 continue; // not ours (cannot happen unless the port is shared)
             }
-            int status = (int) OVERLAPPED_ENTRY.Internal(e);
-            long bytes = OVERLAPPED_ENTRY.dwNumberOfBytesTransferred(e) & 0xFFFF_FFFFL;
+            int status = (int) entries.get(ValueLayout.JAVA_LONG, e + OVERLAPPED_ENTRY.Internal$offset());
+            long bytes = entries.get(ValueLayout.JAVA_INT, e + OVERLAPPED_ENTRY.dwNumberOfBytesTransferred$offset()) & 0xFFFF_FFFFL;
             int error = WinErrors.fromNtStatus(status);
             long result;
             if (error != 0) {
@@ -324,19 +354,21 @@ public final class IocpBackend implements IoBackend {
 
     // ------------------------------------------------------------------------------------------- blocks
 
-    private MemorySegment takeBlock(boolean accept) {
-        ArrayDeque<MemorySegment> free = accept ? freeAcceptBlocks : freeBlocks;
-        MemorySegment b = free.poll();
+    private Block takeBlock(boolean accept) {
+        ArrayDeque<Block> free = accept ? freeAcceptBlocks : freeBlocks;
+        Block b = free.poll();
         if (b == null) {
-            b = memory.allocate(accept ? ACCEPT_BLOCK : BLOCK, 16);
+            b = new Block(memory.allocate(accept ? ACCEPT_BLOCK : BLOCK, 16));
         }
-        b.asSlice(0, BLOCK).fill((byte) 0);
+        for (long at = 0; at < BLOCK; at += 8) { // a fresh OVERLAPPED, WSABUF and flags
+            b.memory.set(ValueLayout.JAVA_LONG, at, 0L);
+        }
         return b;
     }
 
     private void releaseBlock(Op op) {
-        if (op.backendState instanceof MemorySegment b) {
-            (b.byteSize() == ACCEPT_BLOCK ? freeAcceptBlocks : freeBlocks).add(b);
+        if (op.backendState instanceof Block b) {
+            (b.addresses != null ? freeAcceptBlocks : freeBlocks).add(b);
             op.backendState = null;
         }
     }

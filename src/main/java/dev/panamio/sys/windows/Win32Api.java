@@ -105,23 +105,23 @@ public final class Win32Api implements IocpApi {
         return Linker.nativeLinker().downcallHandle(address, d, Linker.Option.captureCallState(errorSource));
     }
 
+    /** kernel32 functions report through GetLastError. */
     private static MethodHandle k(String name) {
-        try {
-            var h = windows_h.class;
-            MemorySegment addr = (MemorySegment) h.getMethod(name + "$address").invoke(null);
-            FunctionDescriptor d = (FunctionDescriptor) h.getMethod(name + "$descriptor").invoke(null);
-            return handle(addr, d, "GetLastError");
-        } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException(e);
-        }
+        return generated(name, "GetLastError");
     }
 
+    /** ws2_32 functions report through WSAGetLastError. */
     private static MethodHandle w(String name) {
+        return generated(name, "WSAGetLastError");
+    }
+
+    /** The generated binding's address and descriptor, with its error captured right after the call. */
+    private static MethodHandle generated(String name, String errorSource) {
         try {
             var h = windows_h.class;
             MemorySegment addr = (MemorySegment) h.getMethod(name + "$address").invoke(null);
             FunctionDescriptor d = (FunctionDescriptor) h.getMethod(name + "$descriptor").invoke(null);
-            return handle(addr, d, "WSAGetLastError");
+            return handle(addr, d, errorSource);
         } catch (ReflectiveOperationException e) {
             throw new IllegalStateException(e);
         }

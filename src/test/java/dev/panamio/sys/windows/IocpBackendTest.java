@@ -83,7 +83,7 @@ class IocpBackendTest {
         assertThat(io.call()).isEqualTo("WSARecv");
         assertThat(io.wsabufs().get(ValueLayout.JAVA_INT, 0)).isEqualTo(4096);
         assertThat(io.wsabufs().get(ValueLayout.JAVA_LONG, 8)).isEqualTo(op.buffer.address());
-        assertThat(io.overlapped()).as("the op block starts with the OVERLAPPED").isEqualTo(((MemorySegment) op.backendState).address());
+        assertThat(io.overlapped()).as("the op block starts with the OVERLAPPED").isEqualTo(IocpBackend.overlappedOf(op));
         assertThat(poll()).isZero();
         port.packet(io.overlapped(), WinErrors.STATUS_SUCCESS, 100);
         assertThat(poll()).isEqualTo(1);
@@ -269,18 +269,18 @@ class IocpBackendTest {
     void blocksAreReusedOnlyAfterTheirPacket() {
         Op a = recv(64);
         backend.submit(a);
-        long blockA = ((MemorySegment) a.backendState).address();
+        long blockA = IocpBackend.overlappedOf(a);
         Op b = recv(64);
         backend.submit(b); // the scripted port throws if an OVERLAPPED in use were handed out again
-        assertThat(((MemorySegment) b.backendState).address()).isNotEqualTo(blockA);
+        assertThat(IocpBackend.overlappedOf(b)).isNotEqualTo(blockA);
         port.packet(blockA, WinErrors.STATUS_SUCCESS, 1);
         poll();
         Op c = recv(64);
         backend.submit(c);
-        assertThat(((MemorySegment) c.backendState).address()).isEqualTo(blockA);
+        assertThat(IocpBackend.overlappedOf(c)).isEqualTo(blockA);
         assertThat(backend.packetsPending()).isEqualTo(2);
         for (Op op : List.of(b, c)) {
-            port.packet(((MemorySegment) op.backendState).address(), WinErrors.STATUS_SUCCESS, 1);
+            port.packet(IocpBackend.overlappedOf(op), WinErrors.STATUS_SUCCESS, 1);
         }
         poll();
         assertThat(completions).containsExactly("recv 1", "recv 1", "recv 1");
