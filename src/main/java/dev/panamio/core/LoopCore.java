@@ -430,18 +430,7 @@ public final class LoopCore implements CompletionSink {
 
     /** Runs until nothing referenced is pending (or until close when started with keep-alive). */
     public void run(boolean keepAlive) {
-        enter(keepAlive);
-        try {
-            updateNow();
-            while (state == State.OPEN && !closeRequested && (keepAliveUntilClosed || alive())) {
-                runOnce();
-            }
-        } finally {
-            loopThread = null;
-            if (closeRequested && state == State.OPEN) {
-                closeNow();
-            }
-        }
+        drive(keepAlive, false);
     }
 
     /**
@@ -450,10 +439,20 @@ public final class LoopCore implements CompletionSink {
      * @return whether anything referenced is still pending
      */
     public boolean runOneTick() {
-        enter(false);
+        drive(false, true);
+        return state == State.OPEN && alive();
+    }
+
+    /** Owns the loop on the calling thread for ticks (one, or until idle or closed), then lets it go. */
+    private void drive(boolean keepAlive, boolean once) {
+        enter(keepAlive);
         try {
-            if (state == State.OPEN && !closeRequested) {
+            updateNow();
+            while (state == State.OPEN && !closeRequested && (keepAliveUntilClosed || once || alive())) {
                 runOnce();
+                if (once) {
+                    break;
+                }
             }
         } finally {
             loopThread = null;
@@ -461,7 +460,6 @@ public final class LoopCore implements CompletionSink {
                 closeNow();
             }
         }
-        return state == State.OPEN && alive();
     }
 
     private synchronized void enter(boolean keepAlive) {
