@@ -127,36 +127,39 @@ public abstract class CoreOp extends Op {
     }
 
     final void completed(long result, int flags) {
-        boolean more = (flags & Completion.MORE) != 0;
-        boolean wasTimedOut = timedOut;
-        if (!more) {
+        boolean last = (flags & Completion.MORE) == 0;
+        boolean freedGateRoom = false;
+        if (last) {
             if (deadlineNode.isScheduled()) {
                 loop.timers().remove(deadlineNode);
             }
             state = IDLE;
-            timedOut = false;
-            loop.opLeftKernel(this);
-        }
-        timedOut = wasTimedOut && result < 0;
-        if (!more && submittedAt != 0) {
-            LoopEvents.OpCompleted e = new LoopEvents.OpCompleted();
-            if (e.shouldCommit()) {
-                e.kind = OpKind.name(kind);
-                e.result = result;
-                e.latency = System.nanoTime() - submittedAt;
-                e.timedOut = wasTimedOut;
-                e.commit();
+            freedGateRoom = loop.opLeftKernel(this);
+            if (submittedAt != 0) {
+                recordCompletion(result);
             }
-            submittedAt = 0;
         }
+        timedOut = timedOut && result < 0; // a deadline that lost the race to a result is no timeout
         try {
             onComplete(result, flags);
         } finally {
             timedOut = false;
-            if (!more) {
-                loop.admitQueued();
+            if (freedGateRoom) {
+                loop.admitQueued(); // only now: the handler has taken its buffer back from the kernel's account
             }
         }
+    }
+
+    private void recordCompletion(long result) {
+        LoopEvents.OpCompleted e = new LoopEvents.OpCompleted();
+        if (e.shouldCommit()) {
+            e.kind = OpKind.name(kind);
+            e.result = result;
+            e.latency = System.nanoTime() - submittedAt;
+            e.timedOut = timedOut;
+            e.commit();
+        }
+        submittedAt = 0;
     }
 
     /** Whether ops of this kind hold memory on the gate. */

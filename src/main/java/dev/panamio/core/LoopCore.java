@@ -373,13 +373,17 @@ public final class LoopCore implements CompletionSink {
      * An op's final completion arrived: its gate place is free. Queued ops are admitted only afterwards, by
      * {@link #admitQueued()} once the op's completion handler has taken its buffer back from the kernel's
      * account, so that the lent count never exceeds the limits even for an instant.
+     *
+     * @return whether the op held a place on the gate (so that queued ops may now fit)
      */
-    void opLeftKernel(CoreOp op) {
+    boolean opLeftKernel(CoreOp op) {
         opsInKernel--;
         completed++;
         if (op.onGate) {
             gate.release(op);
+            return true;
         }
+        return false;
     }
 
     /** Admits queued ops while the gate has room. */
