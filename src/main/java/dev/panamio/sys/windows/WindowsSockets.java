@@ -1,6 +1,7 @@
 package dev.panamio.sys.windows;
 
 import dev.panamio.sys.NativeAllocator;
+import dev.panamio.sys.SockAddrCodec;
 import dev.panamio.sys.Sockets;
 import dev.panamio.sys.windows.ffi.SOCKADDR_IN;
 import dev.panamio.sys.windows.ffi.SOCKADDR_IN6;
@@ -10,18 +11,16 @@ import dev.panamio.sys.windows.ffi.windows_h;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.net.Inet4Address;
-import java.net.Inet6Address;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.UnknownHostException;
-import java.nio.ByteOrder;
 
 /** Winsock sockets for the IOCP backend: every socket is overlapped and associated with the port once. */
 final class WindowsSockets implements Sockets {
-    private static final ValueLayout.OfShort PORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
-    private static final long SCOPE_ID_OFFSET = SOCKADDR_IN6.layout().byteOffset(
-            MemoryLayout.PathElement.groupElement("$anon$0"), MemoryLayout.PathElement.groupElement("sin6_scope_id"));
+    /** The Windows layouts and families (AF_INET6 is 23 here), from the generated bindings. */
+    static final SockAddrCodec CODEC = new SockAddrCodec(windows_h.AF_INET(), windows_h.AF_INET6(),
+            SOCKADDR_IN.sizeof(), SOCKADDR_IN.sin_port$offset(), SOCKADDR_IN.sin_addr$offset(),
+            SOCKADDR_IN6.sizeof(), SOCKADDR_IN6.sin6_port$offset(), SOCKADDR_IN6.sin6_addr$offset(),
+            SOCKADDR_IN6.layout().byteOffset(MemoryLayout.PathElement.groupElement("$anon$0"),
+                    MemoryLayout.PathElement.groupElement("sin6_scope_id")));
 
     private final IocpApi api;
     private final IocpBackend backend;
@@ -112,44 +111,10 @@ final class WindowsSockets implements Sockets {
 
     @Override
     public int writeAddress(MemorySegment dst, InetSocketAddress a) {
-        InetAddress ip = a.getAddress();
-        if (ip == null) {
-            throw new IllegalArgumentException("unresolved address: " + a);
-        }
-        byte[] bytes = ip.getAddress();
-        if (ip instanceof Inet4Address) {
-            MemorySegment s = dst.asSlice(0, SOCKADDR_IN.sizeof());
-            s.fill((byte) 0);
-            SOCKADDR_IN.sin_family(s, (short) windows_h.AF_INET());
-            s.set(PORT, SOCKADDR_IN.sin_port$offset(), (short) a.getPort());
-            MemorySegment.copy(MemorySegment.ofArray(bytes), 0, s, SOCKADDR_IN.sin_addr$offset(), 4);
-            return (int) SOCKADDR_IN.sizeof();
-        }
-        MemorySegment s = dst.asSlice(0, SOCKADDR_IN6.sizeof());
-        s.fill((byte) 0);
-        SOCKADDR_IN6.sin6_family(s, (short) windows_h.AF_INET6());
-        s.set(PORT, SOCKADDR_IN6.sin6_port$offset(), (short) a.getPort());
-        MemorySegment.copy(MemorySegment.ofArray(bytes), 0, s, SOCKADDR_IN6.sin6_addr$offset(), 16);
-        s.set(ValueLayout.JAVA_INT, SCOPE_ID_OFFSET, ((Inet6Address) ip).getScopeId());
-        return (int) SOCKADDR_IN6.sizeof();
+        return CODEC.write(dst, a);
     }
 
     static InetSocketAddress read(MemorySegment src) {
-        int family = src.get(ValueLayout.JAVA_SHORT, 0);
-        try {
-            if (family == windows_h.AF_INET()) {
-                byte[] ip = src.asSlice(SOCKADDR_IN.sin_addr$offset(), 4).toArray(ValueLayout.JAVA_BYTE);
-                return new InetSocketAddress(InetAddress.getByAddress(ip), src.get(PORT, SOCKADDR_IN.sin_port$offset()) & 0xFFFF);
-            }
-            if (family == windows_h.AF_INET6()) {
-                byte[] ip = src.asSlice(SOCKADDR_IN6.sin6_addr$offset(), 16).toArray(ValueLayout.JAVA_BYTE);
-                int scope = src.get(ValueLayout.JAVA_INT, SCOPE_ID_OFFSET);
-                InetAddress addr = scope != 0 ? Inet6Address.getByAddress(null, ip, scope) : InetAddress.getByAddress(ip);
-                return new InetSocketAddress(addr, src.get(PORT, SOCKADDR_IN6.sin6_port$offset()) & 0xFFFF);
-            }
-        } catch (UnknownHostException impossible) {
-            throw new AssertionError(impossible);
-        }
-        return null;
+        return CODEC.read(src);
     }
 }
