@@ -87,8 +87,7 @@ public final class HttpClient {
         private Timer deadline;
         private TcpConnection conn;
         private boolean done;
-        private byte[] in = new byte[4096];
-        private int len;
+        private final Bytes in = new Bytes();
         // parsed head
         private int status = -1;
         private Map<String, String> headers;
@@ -151,18 +150,12 @@ public final class HttpClient {
 
         @Override
         public void onData(TcpConnection c, Buffer data) {
-            int n = data.length();
-            if (len + n > MAX_BODY + 65536) {
+            if (in.length + data.length() > MAX_BODY + 65536) {
                 data.release();
                 fail(new IOException("GET " + uri + ": response larger than " + MAX_BODY + " bytes"));
                 return;
             }
-            if (len + n > in.length) {
-                in = java.util.Arrays.copyOf(in, Math.max(in.length * 2, len + n));
-            }
-            data.copyTo(0, in, len, n); // no view: a view would need an arena per read
-            len += n;
-            data.release();
+            in.append(data);
             try {
                 tryComplete(false);
             } catch (IOException e) {
@@ -192,11 +185,11 @@ public final class HttpClient {
                 return true;
             }
             if (status < 0) {
-                int end = indexOf(in, 0, len, "\r\n\r\n");
+                int end = in.indexOf("\r\n\r\n", 0);
                 if (end < 0) {
                     return false;
                 }
-                String[] lines = new String(in, 0, end, StandardCharsets.ISO_8859_1).split("\r\n");
+                String[] lines = new String(in.data, 0, end, StandardCharsets.ISO_8859_1).split("\r\n");
                 String[] statusLine = lines[0].split(" ", 3);
                 if (statusLine.length < 2 || !statusLine[0].startsWith("HTTP/1.")) {
                     throw new IOException("GET " + uri + ": malformed status line '" + lines[0] + "'");
@@ -236,15 +229,15 @@ public final class HttpClient {
                 if (n < 0 || n > MAX_BODY) {
                     throw new IOException("GET " + uri + ": Content-Length " + n + " out of range");
                 }
-                if (len - bodyStart < n) {
+                if (in.length - bodyStart < n) {
                     return false;
                 }
-                body = java.util.Arrays.copyOfRange(in, bodyStart, bodyStart + (int) n);
+                body = java.util.Arrays.copyOfRange(in.data, bodyStart, bodyStart + (int) n);
             } else {
                 if (!eof) {
                     return false; // the body ends when the server closes
                 }
-                body = java.util.Arrays.copyOfRange(in, bodyStart, len);
+                body = java.util.Arrays.copyOfRange(in.data, bodyStart, in.length);
             }
             succeed(new HttpClientResponse(status, headers, body));
             return true;
@@ -255,11 +248,11 @@ public final class HttpClient {
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             int p = bodyStart;
             while (true) {
-                int lineEnd = indexOf(in, p, len, "\r\n");
+                int lineEnd = in.indexOf("\r\n", p);
                 if (lineEnd < 0) {
                     return null;
                 }
-                String sizeLine = new String(in, p, lineEnd - p, StandardCharsets.ISO_8859_1);
+                String sizeLine = new String(in.data, p, lineEnd - p, StandardCharsets.ISO_8859_1);
                 int semi = sizeLine.indexOf(';');
                 long size;
                 try {
@@ -274,7 +267,7 @@ public final class HttpClient {
                 if (size == 0) {
                     // trailer fields, then a blank line
                     while (true) {
-                        int e = indexOf(in, p, len, "\r\n");
+                        int e = in.indexOf("\r\n", p);
                         if (e < 0) {
                             return null;
                         }
@@ -284,10 +277,10 @@ public final class HttpClient {
                         p = e + 2;
                     }
                 }
-                if (len - p < size + 2) {
+                if (in.length - p < size + 2) {
                     return null;
                 }
-                out.write(in, p, (int) size);
+                out.write(in.data, p, (int) size);
                 p += (int) size + 2;
             }
         }
@@ -314,19 +307,6 @@ public final class HttpClient {
                 conn.abort();
             }
             callback.complete(null, e);
-        }
-
-        private static int indexOf(byte[] b, int from, int to, String pattern) {
-            outer:
-            for (int i = from; i + pattern.length() <= to; i++) {
-                for (int k = 0; k < pattern.length(); k++) {
-                    if (b[i + k] != pattern.charAt(k)) {
-                        continue outer;
-                    }
-                }
-                return i;
-            }
-            return -1;
         }
 
         private static boolean isAddressLiteral(String host) {

@@ -89,8 +89,7 @@ public final class HttpServer {
         private final TcpConnection conn;
         private final HttpHandler handler;
         private final ArrayDeque<Exchange> exchanges = new ArrayDeque<>();
-        private byte[] in = new byte[1024];
-        private int len;
+        private final Bytes in = new Bytes();
         private boolean closing; // no more requests: answer what is queued, then close
         private boolean paused;
 
@@ -105,13 +104,7 @@ public final class HttpServer {
 
         @Override
         public void onData(TcpConnection c, Buffer data) {
-            int n = data.length();
-            if (len + n > in.length) {
-                in = java.util.Arrays.copyOf(in, Math.max(in.length * 2, len + n));
-            }
-            data.copyTo(0, in, len, n); // no view: a view would need an arena per read
-            len += n;
-            data.release();
+            in.append(data);
             parse();
         }
 
@@ -124,9 +117,9 @@ public final class HttpServer {
         private void parse() {
             int start = 0;
             while (!closing) {
-                int headEnd = indexOfBlankLine(in, start, len);
+                int headEnd = in.indexOf("\r\n\r\n", start);
                 if (headEnd < 0) {
-                    if (len - start > MAX_HEAD) {
+                    if (in.length - start > MAX_HEAD) {
                         fail(431);
                     }
                     break;
@@ -135,7 +128,7 @@ public final class HttpServer {
                     fail(431);
                     break;
                 }
-                String head = new String(in, start, headEnd - start, StandardCharsets.ISO_8859_1);
+                String head = new String(in.data, start, headEnd - start, StandardCharsets.ISO_8859_1);
                 String[] lines = lines(head);
                 String[] requestLine = lines[0].split(" ");
                 if (requestLine.length != 3 || !requestLine[2].startsWith("HTTP/1.")) {
@@ -180,10 +173,10 @@ public final class HttpServer {
                     }
                 }
                 int bodyStart = headEnd + 4;
-                if (len - bodyStart < bodyLength) {
+                if (in.length - bodyStart < bodyLength) {
                     break; // the body is still coming
                 }
-                byte[] body = java.util.Arrays.copyOfRange(in, bodyStart, bodyStart + (int) bodyLength);
+                byte[] body = java.util.Arrays.copyOfRange(in.data, bodyStart, bodyStart + (int) bodyLength);
                 start = bodyStart + (int) bodyLength;
                 String version = requestLine[2];
                 String connection = headers.getOrDefault("connection", "").toLowerCase(Locale.ROOT);
@@ -193,10 +186,7 @@ public final class HttpServer {
                     closing = true;
                 }
             }
-            if (start > 0) {
-                System.arraycopy(in, start, in, 0, len - start);
-                len -= start;
-            }
+            in.consume(start);
             if (!paused && exchanges.size() >= MAX_PIPELINED && !conn.isClosed()) {
                 paused = true;
                 conn.stopReading();
@@ -260,15 +250,6 @@ public final class HttpServer {
             }
             out.add(head.substring(from));
             return out.toArray(new String[0]);
-        }
-
-        private static int indexOfBlankLine(byte[] b, int from, int to) {
-            for (int i = from; i + 3 < to; i++) {
-                if (b[i] == '\r' && b[i + 1] == '\n' && b[i + 2] == '\r' && b[i + 3] == '\n') {
-                    return i;
-                }
-            }
-            return -1;
         }
     }
 }

@@ -1,0 +1,44 @@
+package dev.panamio.http;
+
+import dev.panamio.Buffer;
+
+import java.util.Arrays;
+
+/** The bytes a connection has read and not yet consumed: what the HTTP server and client parse from. */
+final class Bytes {
+    byte[] data = new byte[1024];
+    int length;
+
+    /** Appends a read's bytes and releases its lease (copied without a view: a view would need an arena per read). */
+    void append(Buffer read) {
+        int n = read.length();
+        if (length + n > data.length) {
+            data = Arrays.copyOf(data, Math.max(data.length * 2, length + n));
+        }
+        read.copyTo(0, data, length, n);
+        length += n;
+        read.release();
+    }
+
+    /** Drops the first {@code n} bytes. */
+    void consume(int n) {
+        if (n > 0) {
+            System.arraycopy(data, n, data, 0, length - n);
+            length -= n;
+        }
+    }
+
+    /** The first index {@code >= from} where the ASCII {@code pattern} starts, or -1. */
+    int indexOf(String pattern, int from) {
+        outer:
+        for (int i = from; i + pattern.length() <= length; i++) {
+            for (int k = 0; k < pattern.length(); k++) {
+                if (data[i + k] != pattern.charAt(k)) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
+    }
+}
