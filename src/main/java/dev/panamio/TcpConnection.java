@@ -69,6 +69,10 @@ public final class TcpConnection extends Handle {
 
     private final WriteQueue queue = new WriteQueue();
     private long queuedBytes;
+    /** While {@link #sendNow()} runs: write callbacks are deferred, not run. */
+    private boolean sendingInline;
+    /** Write callbacks waiting in the pending phase; later ones queue behind them, to keep their order. */
+    private int deferredWriteCallbacks;
     private boolean writable = true;
     private Consumer<TcpConnection> writabilityHandler;
     private Throwable writeError;
@@ -472,7 +476,11 @@ public final class TcpConnection extends Handle {
             if (result < 0) {
                 deliverReadError(result, timedOut());
             } else if (reading && !closing) {
-                recvOp.submit(readTimeout());
+                if (core.backend().receivesNow()) {
+                    receiveNow();
+                } else {
+                    recvOp.submit(readTimeout());
+                }
             } else {
                 finishCloseIfIdle();
             }
@@ -494,6 +502,26 @@ public final class TcpConnection extends Handle {
         @Override
         protected void onDequeued(boolean timedOut) {
             // Lends nothing: never queued at the gate.
+        }
+    }
+
+    /**
+     * The socket is readable and the backend receives inline (epoll): one system call into a pool buffer that
+     * goes straight to the handler as its lease. The buffer is lent only for the call, so it does not wait at
+     * the gate behind writes that hold lent memory.
+     */
+    private void receiveNow() {
+        PooledBuffer b = core.pool().takeForUser();
+        long n = core.backend().recvNow(handle, b.segment(), 0, b.capacity());
+        if (n > 0) {
+            deliverData(new Buffer(core, b, (int) n));
+            return;
+        }
+        core.pool().release(b);
+        if (n == 0) {
+            deliverEof();
+        } else {
+            deliverReadError(n, false);
         }
     }
 
@@ -753,8 +781,39 @@ public final class TcpConnection extends Handle {
         if (writeOp.isPending() || queue.isEmpty() || writeError != null) {
             return;
         }
+        if (sendNow()) {
+            return;
+        }
         writeOp.prepare();
         writeOp.submit(writeTimeoutNanos);
+    }
+
+    /**
+     * Where the backend sends inline ({@link dev.panamio.sys.IoBackend#sendNow}, epoll), sends the queue's head
+     * buffers now, one system call each and no op, while the socket takes them; their callbacks are deferred
+     * (never run inside {@code write}). Called only with no send op pending, so bytes keep their order.
+     *
+     * @return whether the queue is empty now
+     */
+    private boolean sendNow() {
+        sendingInline = true;
+        try {
+            while (!queue.isEmpty()) {
+                int remaining = queue.remaining(0);
+                if (remaining > 0) {
+                    long n = core.backend().sendNow(handle, queue.buffer(0).segment(), queue.written(0), remaining);
+                    if (n == 0) {
+                        return false;
+                    }
+                    onWritten(n);
+                } else {
+                    onWritten(0);
+                }
+            }
+            return true;
+        } finally {
+            sendingInline = false;
+        }
     }
 
     private void onWritten(long n) {
@@ -787,14 +846,25 @@ public final class TcpConnection extends Handle {
         queue.removeFirst();
         core.queuedWrites(-1);
         core.pool().release(b);
-        if (cb != null) {
-            try {
-                cb.complete(null, error);
-            } catch (Throwable t) {
-                core.reportError(t);
-            }
-            core.afterCallback();
+        if (cb == null) {
+            return;
         }
+        if (sendingInline || deferredWriteCallbacks > 0) {
+            // Inside write() (an inline send) no callback may run; and while one waits in the pending phase,
+            // later ones queue behind it, so a connection's write callbacks always run in write order.
+            deferredWriteCallbacks++;
+            core.defer(() -> {
+                deferredWriteCallbacks--;
+                cb.complete(null, error);
+            });
+            return;
+        }
+        try {
+            cb.complete(null, error);
+        } catch (Throwable t) {
+            core.reportError(t);
+        }
+        core.afterCallback();
     }
 
     private void failWrites(Throwable error) {
@@ -811,7 +881,9 @@ public final class TcpConnection extends Handle {
     private void afterWriteQueueChange() {
         if (!queue.isEmpty() && !aborted) {
             flush();
-            return;
+            if (!queue.isEmpty() || writeOp.isPending()) {
+                return;
+            }
         }
         if (queue.isEmpty() && shutdownPending && !outputShutdown) {
             shutdownPending = false;

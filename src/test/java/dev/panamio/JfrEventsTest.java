@@ -35,7 +35,7 @@ class JfrEventsTest {
                 recording.enable("dev.panamio." + e).withThreshold(Duration.ZERO);
             }
             recording.start();
-            try (EventLoop loop = EventLoop.builder().highWatermark(1).maxQueued(8)
+            try (EventLoop loop = EventLoop.builder().highWatermark(1).maxQueued(8).bufferSize(256 * 1024)
                     .writeTimeout(Timeout.NONE).build().start()) {
                 java.util.concurrent.LinkedBlockingQueue<TcpConnection> accepted = new java.util.concurrent.LinkedBlockingQueue<>();
                 TcpServer server = onLoop(loop, () -> loop.listen(ANY_LOCAL,
@@ -60,9 +60,17 @@ class JfrEventsTest {
                         });
                         // ...two writers, one op in the kernel at a time (the other waits at the watermark), and a
                         // third write past maxQueued.
-                        c1.write(new byte[64 * 1024], (v, e) -> { });
-                        c2.write(new byte[64 * 1024], (v, e) -> { });
-                        c2.write(new byte[64 * 1024], (v, e) -> refused.complete(e));
+                        // (Writes far larger than the peers' socket buffers: on epoll what a socket takes
+                        // at once is sent inline, lending nothing; the rest needs an op. 1 MiB is 4 buffers.)
+                        c1.write(new byte[1 << 20], (v, e) -> { });
+                        c2.write(new byte[1 << 20], (v, e) -> { });
+                        for (int i = 0; i < 3; i++) {
+                            c2.write(new byte[1 << 20], (v, e) -> {
+                                if (e != null) {
+                                    refused.complete(e);
+                                }
+                            });
+                        }
                         return null;
                     });
                     assertThat(timedOut.get(30, TimeUnit.SECONDS)).isInstanceOf(OperationTimeoutException.class);

@@ -510,7 +510,14 @@ abstract class TcpSuite extends BackendSuite {
             while (completionOrder.size() < peers && System.nanoTime() < deadline) {
                 Thread.sleep(10);
             }
-            assertThat(completionOrder).containsExactly(0, 1, 2, 3);
+            if (backend() == Backend.EPOLL) {
+                // epoll sends inline whenever the socket has room (IoBackend.sendNow): such a send lends
+                // nothing and passes the gate, so completions follow the readers, not the queue. The gate's
+                // own FIFO is proven by the core tests; here every write must still complete, and intact.
+                assertThat(completionOrder).containsExactlyInAnyOrder(0, 1, 2, 3);
+            } else {
+                assertThat(completionOrder).containsExactly(0, 1, 2, 3);
+            }
         } finally {
             for (Socket s : sockets) {
                 s.close();

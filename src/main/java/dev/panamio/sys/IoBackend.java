@@ -57,6 +57,39 @@ public interface IoBackend extends AutoCloseable {
         return false;
     }
 
+    /**
+     * Sends from {@code buffer} now, inside this call, without an op: the kernel copies what fits into the
+     * socket's send buffer before returning, so no memory stays lent. Offered by readiness-model backends
+     * (epoll), where a send to a socket with room is one system call and going through an op would only add
+     * bookkeeping; completion-model backends (io_uring, IOCP) batch their sends and return 0. The core calls
+     * it only when the socket has no send op of its own pending, so bytes are never reordered.
+     *
+     * @return bytes sent, {@code 0} when nothing was sent: not offered, no room (the backend notes that the
+     *         socket is full), or an error, which the core's next send op meets and reports
+     */
+    default long sendNow(long handle, java.lang.foreign.MemorySegment buffer, long offset, long length) {
+        return 0;
+    }
+
+    /**
+     * Whether {@link #recvNow} is offered: a readiness-model backend receives, once a socket is readable,
+     * inside the call into a buffer the caller keeps, instead of through a {@link OpKind#RECV} op.
+     */
+    default boolean receivesNow() {
+        return false;
+    }
+
+    /**
+     * Receives into {@code buffer} now, inside this call (only where {@link #receivesNow()}): the buffer is
+     * lent for the duration of the system call only.
+     *
+     * @return bytes received, {@code 0} at end of stream, or a negative platform error ({@code -EAGAIN} when
+     *         nothing is there after all: the backend notes that the socket is drained)
+     */
+    default long recvNow(long handle, java.lang.foreign.MemorySegment buffer, long offset, long length) {
+        throw new UnsupportedOperationException(name() + " has no inline receive");
+    }
+
     /** The platform's socket calls. */
     Sockets sockets();
 

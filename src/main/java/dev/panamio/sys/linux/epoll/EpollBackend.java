@@ -207,16 +207,34 @@ public final class EpollBackend implements IoBackend {
     }
 
     private void doRecv(FdState st, Op op) {
+        ready.add(op, recv(st, (int) op.handle, op.buffer, op.offset, op.length), 0);
+    }
+
+    private long recv(FdState st, int fd, MemorySegment buffer, long offset, long length) {
         long n;
         do {
-            n = sys.recv((int) op.handle, op.buffer, op.offset, op.length, 0);
+            n = sys.recv(fd, buffer, offset, length, 0);
         } while (n == -EINTR);
-        if (n == -EAGAIN || (n > 0 && n < op.length && !st.peerClosed)) {
+        if (n == -EAGAIN || (n > 0 && n < length && !st.peerClosed)) {
             // Drained: the next arrival of data is a new edge. Not after the peer's FIN or an error, though:
             // those arrive once, possibly merged into the edge that brought the data just read.
             st.readable = false;
         }
-        ready.add(op, n, 0);
+        return n;
+    }
+
+    @Override
+    public boolean receivesNow() {
+        return true;
+    }
+
+    @Override
+    public long recvNow(long handle, MemorySegment buffer, long offset, long length) {
+        int fd = (int) handle;
+        if (fd < 0 || fd >= fds.length || fds[fd] == null || !fds[fd].open) {
+            return -linux_h.EBADF();
+        }
+        return recv(fds[fd], fd, buffer, offset, length);
     }
 
     private void doAccept(FdState st, Op op) {
@@ -259,6 +277,22 @@ public final class EpollBackend implements IoBackend {
             op.backendProgress += n;
         }
         ready.add(op, op.backendProgress, 0);
+    }
+
+    @Override
+    public long sendNow(long handle, MemorySegment buffer, long offset, long length) {
+        int fd = (int) handle;
+        if (fd < 0 || fd >= fds.length || fds[fd] == null || !fds[fd].open || fds[fd].writeWaiter != null) {
+            return 0;
+        }
+        long n;
+        do {
+            n = sys.send(fd, buffer, offset, length, MSG_NOSIGNAL);
+        } while (n == -EINTR);
+        if (n == -EAGAIN) {
+            fds[fd].writable = false;
+        }
+        return Math.max(n, 0);
     }
 
     private static long gatherTotal(Op op) {
