@@ -458,6 +458,26 @@ abstract class TcpSuite extends BackendSuite {
     }
 
     @Test
+    void aTimerSetByAReadHandlerAfterALongWaitCountsFromTheRead() throws Exception {
+        // The loop blocks in the kernel for most of a second (no timer is due); then data arrives and its
+        // handler sets a 400 ms timer. Counted from a clock read before the wait, it would fire at once; the
+        // loop's clock is read when the wait returns, so it fires at least 400 ms after the data was sent.
+        EventLoop loop = started(builder().readTimeout(Timeout.NONE));
+        CompletableFuture<Long> firedAt = new CompletableFuture<>();
+        TcpServer server = onLoop(loop, () -> loop.listen(ANY_LOCAL, conn -> conn.startReading((c, data) -> {
+            data.release();
+            loop.setTimeout(Duration.ofMillis(400), () -> firedAt.complete(System.nanoTime()));
+        })));
+        try (Socket s = client(server.localAddress())) {
+            statsWhen(loop, x -> x.connections() == 1);
+            Thread.sleep(800);
+            long sent = System.nanoTime();
+            s.getOutputStream().write(1);
+            assertThat(Duration.ofNanos(firedAt.get(30, TimeUnit.SECONDS) - sent)).isGreaterThanOrEqualTo(Duration.ofMillis(400));
+        }
+    }
+
+    @Test
     void opsBeyondTheWatermarkQueueAndDrainInOrder() throws Exception {
         // Watermark 1: one write in the kernel at a time. Peers that do not read hold their writes in the
         // kernel; the others queue in FIFO order holding no buffer, and drain as the readers read.

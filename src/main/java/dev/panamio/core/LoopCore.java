@@ -62,6 +62,8 @@ public final class LoopCore implements CompletionSink {
     private volatile boolean closeRequested;
     private boolean keepAliveUntilClosed;
     private long now;
+    /** The backend refreshed the clock after its wait this tick ({@link #waited()}). */
+    private boolean clockFresh;
 
     /** Handles (servers, connections) that keep the loop alive. */
     private int refs;
@@ -425,6 +427,12 @@ public final class LoopCore implements CompletionSink {
     }
 
     @Override
+    public void waited() {
+        updateNow();
+        clockFresh = true;
+    }
+
+    @Override
     public void complete(Op op, long result, int flags) {
         ((CoreOp) op).completed(result, flags);
         drainMicrotasks();
@@ -484,9 +492,12 @@ public final class LoopCore implements CompletionSink {
         updateNow();
         runTimers();
         runPending();
+        clockFresh = false;
         backend.poll(pollTimeout(), this);
         wakeupPending.set(false);
-        updateNow();
+        if (!clockFresh) {
+            updateNow();
+        }
         runImmediates();
         runCloseCallbacks();
     }

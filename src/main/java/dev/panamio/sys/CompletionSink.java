@@ -13,4 +13,12 @@ public interface CompletionSink {
      * @param flags  {@link Completion} flags
      */
     void complete(Op op, long result, int flags);
+
+    /**
+     * The backend's wait in the kernel has just returned (called only after a wait that may have blocked,
+     * before what it brought is delivered): the loop refreshes its clock here, so that a deadline set by a
+     * completion's handler counts from now, not from before the wait.
+     */
+    default void waited() {
+    }
 }

@@ -294,6 +294,9 @@ public final class IocpBackend implements IoBackend {
         int n = ready.drain(releasing, Integer.MAX_VALUE);
         int timeoutMillis = n > 0 || !ready.isEmpty() ? 0 : toMillis(timeoutNanos);
         int got = api.dequeue(port, entries, MAX_ENTRIES, timeoutMillis);
+        if (timeoutMillis != 0) {
+            sink.waited();
+        }
         if (got < 0) {
             if (got == -windows_h.WAIT_TIMEOUT()) {
                 return n;

@@ -377,6 +377,9 @@ public final class EpollBackend implements IoBackend {
             timeoutMs = (int) Math.min(Integer.MAX_VALUE, (timeoutNanos + 999_999) / 1_000_000);
         }
         int n = sys.epollWait(epfd, events, MAX_EVENTS, timeoutMs);
+        if (timeoutMs != 0) {
+            sink.waited();
+        }
         for (int i = 0; i < n; i++) {
             long base = i * eventSize;
             int ev = events.get(ValueLayout.JAVA_INT_UNALIGNED, base + eventsOffset);

@@ -400,6 +400,9 @@ public final class IoUringBackend implements IoBackend {
         boolean wait = timeoutNanos != 0 && cqReady() == 0;
         if (unsubmitted > 0 || wait || taskWorkPending()) {
             flush(wait ? 1 : 0, timeoutNanos < 0 ? 0 : timeoutNanos);
+            if (wait) {
+                sink.waited();
+            }
         }
         int delivered = reap(sink);
         if ((((int) INT.getAcquire(sqRing, sqFlagsOff)) & linux_h.IORING_SQ_CQ_OVERFLOW()) != 0) {
