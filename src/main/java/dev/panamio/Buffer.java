@@ -41,6 +41,16 @@ public final class Buffer {
         this.length = length;
     }
 
+    /** This ended lease's object starts a new lease (loops built with {@code reuseLeases}). */
+    Buffer reissue(PooledBuffer pooled, int length) {
+        if (this.pooled != null) {
+            throw new IllegalStateException("lease still held");
+        }
+        this.pooled = pooled;
+        this.length = length;
+        return this;
+    }
+
     private PooledBuffer live() {
         PooledBuffer p = pooled;
         if (p == null) {

@@ -487,6 +487,7 @@ public final class EventLoop implements AutoCloseable {
         private Duration readTimeout = Duration.ofSeconds(60);
         private Duration writeTimeout = Duration.ofSeconds(60);
         private Consumer<Throwable> errorHandler;
+        private boolean reuseLeases;
 
         private Builder() {}
 
@@ -623,6 +624,22 @@ public final class EventLoop implements AutoCloseable {
         }
 
         /**
+         * Lets a connection reuse a read's {@link Buffer} object for its next read when the handler ended the
+         * lease before returning (released it, or handed it to a write), so that steady-state reading
+         * allocates nothing on the heap. Off by default, because it relaxes one guarantee: a {@code Buffer}
+         * reference kept past its lease normally throws on every use; with reuse it may instead show a later
+         * read's bytes. Segment views ({@link Buffer#segment()}) still always end with their lease. Turn it on
+         * when handlers never keep a lease they have ended (as a request/response server's usually do).
+         *
+         * @param reuse whether to reuse ended leases' objects (default false)
+         * @return this builder
+         */
+        public Builder reuseLeases(boolean reuse) {
+            this.reuseLeases = reuse;
+            return this;
+        }
+
+        /**
          * Returns a new loop.
          *
          * @return a new loop
@@ -634,7 +651,7 @@ public final class EventLoop implements AutoCloseable {
             Consumer<Throwable> handler = errorHandler != null ? errorHandler : DefaultErrorHandler.INSTANCE;
             LoopConfig config = new LoopConfig(highWatermark, lent, maxQueued, bufferSize, blockingThreads,
                     Timeout.toNanos(connectTimeout, "connect"), Timeout.toNanos(readTimeout, "read"),
-                    Timeout.toNanos(writeTimeout, "write"), handler);
+                    Timeout.toNanos(writeTimeout, "write"), handler, reuseLeases);
             String name = b.name().toLowerCase(Locale.ROOT);
             LoopCore core = new LoopCore(config,
                     (memory, pool, registry, ring) -> Backends.open(name, memory, pool, registry, ring));

@@ -69,6 +69,8 @@ public final class TcpConnection extends Handle {
 
     private final WriteQueue queue = new WriteQueue();
     private long queuedBytes;
+    /** With {@code reuseLeases}: the last read's lease object, ended by its handler, for the next read. */
+    private Buffer spareLease;
     /** While {@link #sendNow()} runs: write callbacks are deferred, not run. */
     private boolean sendingInline;
     /** Write callbacks waiting in the pending phase; later ones queue behind them, to keep their order. */
@@ -408,8 +410,21 @@ public final class TcpConnection extends Handle {
         } catch (Throwable t) {
             core.reportError(t);
         }
+        if (data.isReleased() && core.config().reuseLeases()) {
+            spareLease = data;
+        }
         core.afterCallback();
         armReadIfIdle();
+    }
+
+    /** A lease on a buffer holding a read's {@code n} bytes: a new object, or the spare one where reuse is on. */
+    private Buffer lease(PooledBuffer b, int n) {
+        Buffer spare = spareLease;
+        if (spare != null) {
+            spareLease = null;
+            return spare.reissue(b, n);
+        }
+        return new Buffer(core, b, n);
     }
 
     private void deliverEof() {
@@ -491,7 +506,7 @@ public final class TcpConnection extends Handle {
                 PooledBuffer b = (PooledBuffer) selected;
                 selected = null;
                 core.pool().ringToLeased(b);
-                deliverData(new Buffer(core, b, (int) result));
+                deliverData(lease(b, (int) result));
             } else if (result == 0) {
                 deliverEof();
             } else {
@@ -514,7 +529,7 @@ public final class TcpConnection extends Handle {
         PooledBuffer b = core.pool().takeForUser();
         long n = core.backend().recvNow(handle, b.segment(), 0, b.capacity());
         if (n > 0) {
-            deliverData(new Buffer(core, b, (int) n));
+            deliverData(lease(b, (int) n));
             return;
         }
         core.pool().release(b);
@@ -547,7 +562,7 @@ public final class TcpConnection extends Handle {
             buffer = null;
             if (result > 0) {
                 core.pool().lentToLeased(b);
-                deliverData(new Buffer(core, b, (int) result));
+                deliverData(lease(b, (int) result));
                 return;
             }
             core.pool().release(b);

@@ -458,6 +458,79 @@ abstract class TcpSuite extends BackendSuite {
     }
 
     @Test
+    void reusedLeasesMakeSteadyStateReadingAllocateNothingAndNeverTouchAKeptLease() throws Exception {
+        // With reuseLeases, an echo whose handler hands each lease to the write must allocate nothing per
+        // message on the loop thread; without it, one lease object per read is the only allocation.
+        long withReuse = echoAllocationPerMessage(true);
+        long without = echoAllocationPerMessage(false);
+        assertThat(withReuse).as("bytes allocated per message with reuseLeases").isLessThan(4);
+        assertThat(without).as("bytes allocated per message without").isGreaterThanOrEqualTo(16);
+
+        // A lease the handler keeps is never reused: its bytes stay its own while later reads arrive.
+        EventLoop loop = started(builder().reuseLeases(true));
+        List<Buffer> leases = new CopyOnWriteArrayList<>();
+        CompletableFuture<String> kept = new CompletableFuture<>();
+        TcpServer server = onLoop(loop, () -> loop.listen(ANY_LOCAL, conn -> conn.startReading((c, data) -> {
+            if (leases.isEmpty()) {
+                leases.add(data); // kept
+            } else {
+                leases.add(data);
+                data.release();
+                if (leases.size() == 3) {
+                    kept.complete(leases.getFirst().toString(StandardCharsets.US_ASCII));
+                }
+            }
+        })));
+        try (Socket s = client(server.localAddress())) {
+            for (String m : List.of("first", "second", "third")) {
+                s.getOutputStream().write(m.getBytes(StandardCharsets.US_ASCII));
+                int n = leases.size() + 1;
+                long deadline = System.nanoTime() + TestTimes.patience().toNanos();
+                while (leases.size() < n && System.nanoTime() < deadline) {
+                    Thread.sleep(5);
+                }
+            }
+            assertThat(kept.get(30, TimeUnit.SECONDS)).isEqualTo("first");
+            assertThat(leases.get(1)).as("an ended lease's object serves the next read").isSameAs(leases.get(2));
+            assertThat(leases.get(0)).isNotSameAs(leases.get(1));
+            onLoop(loop, () -> {
+                leases.getFirst().release();
+                return null;
+            });
+        }
+    }
+
+    /**
+     * Loop-thread heap bytes per 64-byte echo message in steady state: the least over windows of 10 000
+     * messages (the first ones run before the JIT has compiled the path), stopping early below 4 (without
+     * reuse, three windows: every read allocates its lease).
+     */
+    private long echoAllocationPerMessage(boolean reuse) throws Exception {
+        EventLoop loop = started(builder().reuseLeases(reuse).readTimeout(Timeout.NONE));
+        TcpServer server = echoServer(loop);
+        long tid = onLoop(loop, () -> Thread.currentThread().threadId());
+        var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        byte[] msg = new byte[64];
+        int window = 10_000;
+        long least = Long.MAX_VALUE;
+        try (Socket s = client(server.localAddress())) {
+            OutputStream out = s.getOutputStream();
+            InputStream in = s.getInputStream();
+            for (int w = 0; w < (reuse ? 12 : 3) && least >= 4; w++) {
+                long before = threads.getThreadAllocatedBytes(tid);
+                for (int i = 0; i < window; i++) {
+                    out.write(msg);
+                    readFully(in, msg.length);
+                }
+                least = Math.min(least, (threads.getThreadAllocatedBytes(tid) - before) / window);
+            }
+            return least;
+        } finally {
+            loop.close();
+        }
+    }
+
+    @Test
     void aTimerSetByAReadHandlerAfterALongWaitCountsFromTheRead() throws Exception {
         // The loop blocks in the kernel for most of a second (no timer is due); then data arrives and its
         // handler sets a 400 ms timer. Counted from a clock read before the wait, it would fire at once; the
@@ -581,8 +654,10 @@ abstract class TcpSuite extends BackendSuite {
     void writerToAPeerThatNeverReadsStopsAtTheWatermark() throws Exception {
         EventLoop loop = started(builder().writeTimeout(Timeout.NONE));
         CompletableFuture<TcpConnection> accepted = new CompletableFuture<>();
+        // A small fixed kernel send buffer (no autotuning): what the kernel takes at once is a few KiB, so the
+        // producer meets the write watermark soon.
         TcpServer server = onLoop(loop, () -> loop.listen(ANY_LOCAL,
-                TcpOptions.defaults().withWriteWatermarks(64 * 1024, 16 * 1024), accepted::complete));
+                SMALL_SEND_BUFFER.withWriteWatermarks(64 * 1024, 16 * 1024), accepted::complete));
         try (Socket s = client(server.localAddress())) {
             s.setReceiveBufferSize(4096);
             TcpConnection c = accepted.get(30, TimeUnit.SECONDS);

@@ -14,6 +14,7 @@ import java.util.function.Consumer;
  * @param readTimeoutNanos    default read deadline (how long a read may wait for data), {@code <= 0}: none
  * @param writeTimeoutNanos   default write deadline
  * @param errorHandler      where exceptions thrown by callbacks go
+ * @param reuseLeases       a read's lease object, ended during its handler, serves the connection's next read
  */
 public record LoopConfig(
         int highWatermark,
@@ -24,5 +25,6 @@ public record LoopConfig(
         long connectTimeoutNanos,
         long readTimeoutNanos,
         long writeTimeoutNanos,
-        Consumer<Throwable> errorHandler) {
+        Consumer<Throwable> errorHandler,
+        boolean reuseLeases) {
 }

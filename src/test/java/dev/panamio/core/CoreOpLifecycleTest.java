@@ -21,7 +21,7 @@ class CoreOpLifecycleTest {
     @BeforeEach
     void open() {
         backend = new ScriptedBackend();
-        loop = new LoopCore(new LoopConfig(2, 2L * BUF, 4, BUF, 1, 0, 0, 0, t -> events.add("error " + t)),
+        loop = new LoopCore(new LoopConfig(2, 2L * BUF, 4, BUF, 1, 0, 0, 0, t -> events.add("error " + t), false),
                 (memory, pool, registry, ring) -> backend);
     }
 

@@ -38,7 +38,7 @@ class CoreOpPropertiesTest {
     void everySubmissionEndsExactlyOnceAndTheBookkeepingHolds(@ForAll("scripts") List<Action> script) throws Exception {
         ScriptedBackend backend = new ScriptedBackend();
         List<String> errors = new ArrayList<>();
-        LoopCore loop = new LoopCore(new LoopConfig(2, 2L * BUF, 16, BUF, 1, 0, 0, 0, t -> errors.add(t.toString())),
+        LoopCore loop = new LoopCore(new LoopConfig(2, 2L * BUF, 16, BUF, 1, 0, 0, 0, t -> errors.add(t.toString()), false),
                 (memory, pool, registry, ring) -> backend);
         List<TestOp> ops = new ArrayList<>();
         for (int i = 0; i < OPS; i++) {
