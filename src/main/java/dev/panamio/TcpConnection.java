@@ -527,16 +527,20 @@ public final class TcpConnection extends Handle {
      */
     private void receiveNow() {
         PooledBuffer b = core.pool().takeForUser();
-        long n = core.backend().recvNow(handle, b.segment(), 0, b.capacity());
-        if (n > 0) {
-            deliverData(lease(b, (int) n));
+        received(b, core.backend().recvNow(handle, b.segment(), 0, b.capacity()), false);
+    }
+
+    /** A receive into {@code b} ended: data goes to the handler as a lease ({@code b} is leased then). */
+    private void received(PooledBuffer b, long result, boolean timedOut) {
+        if (result > 0) {
+            deliverData(lease(b, (int) result));
             return;
         }
         core.pool().release(b);
-        if (n == 0) {
+        if (result == 0) {
             deliverEof();
         } else {
-            deliverReadError(n, false);
+            deliverReadError(result, timedOut);
         }
     }
 
@@ -562,15 +566,8 @@ public final class TcpConnection extends Handle {
             buffer = null;
             if (result > 0) {
                 core.pool().lentToLeased(b);
-                deliverData(lease(b, (int) result));
-                return;
             }
-            core.pool().release(b);
-            if (result == 0) {
-                deliverEof();
-            } else {
-                deliverReadError(result, timedOut());
-            }
+            received(b, result, timedOut());
         }
 
         @Override
