@@ -35,13 +35,16 @@ public final class EpollEvents {
         return CURRENT;
     }
 
-    /** Offset of {@code events} (always 0). */
+    private static final long EVENTS_OFFSET = CURRENT.byteOffset(MemoryLayout.PathElement.groupElement("events"));
+    private static final long DATA_OFFSET = CURRENT.byteOffset(MemoryLayout.PathElement.groupElement("data"));
+
+    /** Offset of {@code events} (always 0). Computed once: every registration writes it. */
     public static long eventsOffset() {
-        return CURRENT.byteOffset(MemoryLayout.PathElement.groupElement("events"));
+        return EVENTS_OFFSET;
     }
 
     /** Offset of {@code data}: 4 on x86-64, 8 elsewhere. */
     public static long dataOffset() {
-        return CURRENT.byteOffset(MemoryLayout.PathElement.groupElement("data"));
+        return DATA_OFFSET;
     }
 }
