@@ -71,6 +71,14 @@ public final class TcpConnection extends Handle {
     private long queuedBytes;
     /** With {@code reuseLeases}: the last read's lease object, ended by its handler, for the next read. */
     private Buffer spareLease;
+    /** A flush waits for the end of the current callback ({@link #writeQueued}). */
+    private boolean flushScheduled;
+    private final Runnable flushTask = () -> {
+        flushScheduled = false;
+        afterWriteQueueChange();
+    };
+    /** While {@link #onWritten} accounts for written bytes: no new send may start. */
+    private boolean accounting;
     /** While {@link #sendNow()} runs: write callbacks are deferred, not run. */
     private boolean sendingInline;
     /** Write callbacks waiting in the pending phase; later ones queue behind them, to keep their order. */
@@ -617,7 +625,7 @@ public final class TcpConnection extends Handle {
             return;
         }
         enqueue(b, len, callback);
-        flush();
+        writeQueued();
     }
 
     /**
@@ -679,7 +687,7 @@ public final class TcpConnection extends Handle {
             MemorySegment.copy(data, off, b.segment(), 0, n);
             enqueue(b, n, off + n >= total ? callback : null);
         }
-        flush();
+        writeQueued();
     }
 
     /**
@@ -720,7 +728,7 @@ public final class TcpConnection extends Handle {
             int len = d.length();
             enqueue(d.takeForWrite(), len, i == data.size() - 1 ? callback : null);
         }
-        flush();
+        writeQueued();
     }
 
     /** Checks the sticky write error and maxQueued; on refusal the callback gets the reason, later. */
@@ -789,11 +797,25 @@ public final class TcpConnection extends Handle {
         }
     }
 
+    /**
+     * A write was queued. Where the backend sends inline (epoll), the queue is sent when the current callback
+     * returns, so that a callback's writes leave together, in one (gather) system call; elsewhere the op is
+     * submitted now (the backend batches ops into its next kernel entry anyway).
+     */
+    private void writeQueued() {
+        if (!core.backend().sendsNow()) {
+            flush();
+        } else if (!flushScheduled) {
+            flushScheduled = true;
+            core.flushAfterCallback(flushTask);
+        }
+    }
+
     private void flush() {
-        if (writeOp.isPending() || queue.isEmpty() || writeError != null) {
+        if (writeOp.isPending() || queue.isEmpty() || writeError != null || accounting) {
             return;
         }
-        if (sendNow()) {
+        if (core.backend().sendsNow() && sendNow()) {
             return;
         }
         writeOp.prepare();
@@ -801,9 +823,10 @@ public final class TcpConnection extends Handle {
     }
 
     /**
-     * Where the backend sends inline ({@link dev.panamio.sys.IoBackend#sendNow}, epoll), sends the queue's head
-     * buffers now, one system call each and no op, while the socket takes them; their callbacks are deferred
-     * (never run inside {@code write}). Called only with no send op pending, so bytes keep their order.
+     * Where the backend sends inline ({@link dev.panamio.sys.IoBackend#sendNow}, epoll), sends the queue now,
+     * as the write op would (one buffer, or a gather of several), with no op: while the socket takes it.
+     * Callbacks of the writes it completes are deferred (never run inside a write). Called only with no send
+     * op pending, so bytes keep their order.
      *
      * @return whether the queue is empty now
      */
@@ -811,16 +834,17 @@ public final class TcpConnection extends Handle {
         sendingInline = true;
         try {
             while (!queue.isEmpty()) {
-                int remaining = queue.remaining(0);
-                if (remaining > 0) {
-                    long n = core.backend().sendNow(handle, queue.buffer(0).segment(), queue.written(0), remaining);
-                    if (n == 0) {
-                        return false;
-                    }
-                    onWritten(n);
-                } else {
+                if (queue.remaining(0) == 0) {
                     onWritten(0);
+                    continue;
                 }
+                writeOp.prepare();
+                long n = core.backend().sendNow(writeOp);
+                writeOp.unprepare();
+                if (n == 0) {
+                    return false;
+                }
+                onWritten(n);
             }
             return true;
         } finally {
@@ -828,7 +852,21 @@ public final class TcpConnection extends Handle {
         }
     }
 
+    /**
+     * {@code n} more bytes of the queue are written: completes the writes they finish. A callback run from
+     * here may write again; that write waits (see {@link #flush}) until every byte of {@code n} is accounted
+     * for, or it would be sent from a stale offset.
+     */
     private void onWritten(long n) {
+        accounting = true;
+        try {
+            account(n);
+        } finally {
+            accounting = false;
+        }
+    }
+
+    private void account(long n) {
         while (n > 0 && !queue.isEmpty()) {
             int remaining = queue.remaining(0);
             if (n >= remaining) {
@@ -956,6 +994,11 @@ public final class TcpConnection extends Handle {
             for (int i = 0; i < inFlight; i++) {
                 core.pool().lentToLeased(queue.buffer(i));
             }
+            unprepare();
+        }
+
+        /** Forgets what {@link #prepare} pointed at (after an inline send, or with {@link #takeBack}). */
+        void unprepare() {
             inFlight = 0;
             buffer = null;
             if (gatherSegments != null) {
@@ -1180,9 +1223,12 @@ public final class TcpConnection extends Handle {
         if (!queue.isEmpty()) {
             if (!aborted && writeError == null) {
                 flush();
-                return;
+                if (!queue.isEmpty() || writeOp.isPending()) {
+                    return; // the write op's completion comes back here
+                }
+            } else {
+                failWrites(new ClosedException("connection closed"));
             }
-            failWrites(new ClosedException("connection closed"));
         }
         closed = true;
         if (stashed != null) {

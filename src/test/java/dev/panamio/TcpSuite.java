@@ -531,6 +531,37 @@ abstract class TcpSuite extends BackendSuite {
     }
 
     @Test
+    void aWriteCallbackThatWritesAgainNeverResendsBytesAlreadyWritten() throws Exception {
+        // X goes out alone; A and B then leave together in one gather send. When that send completes, A's
+        // callback writes C while B's bytes are not yet accounted for: C must follow B, and B go out once.
+        EventLoop loop = started(builder());
+        CompletableFuture<TcpConnection> accepted = new CompletableFuture<>();
+        TcpServer server = onLoop(loop, () -> loop.listen(ANY_LOCAL, accepted::complete));
+        byte[] x = new byte[64 * 1024];
+        Arrays.fill(x, (byte) 'x');
+        byte[] a = "A".repeat(100).getBytes(StandardCharsets.US_ASCII);
+        byte[] b = "B".repeat(100).getBytes(StandardCharsets.US_ASCII);
+        byte[] c = "C".repeat(100).getBytes(StandardCharsets.US_ASCII);
+        try (Socket s = client(server.localAddress())) {
+            TcpConnection conn = accepted.get(30, TimeUnit.SECONDS);
+            onLoop(loop, () -> {
+                conn.write(x, null);
+                conn.write(a, (v, e) -> conn.write(c, null));
+                conn.write(b, null);
+                return null;
+            });
+            byte[] expected = new byte[x.length + 300];
+            System.arraycopy(x, 0, expected, 0, x.length);
+            System.arraycopy(a, 0, expected, x.length, 100);
+            System.arraycopy(b, 0, expected, x.length + 100, 100);
+            System.arraycopy(c, 0, expected, x.length + 200, 100);
+            assertThat(readFully(s.getInputStream(), expected.length)).isEqualTo(expected);
+            s.setSoTimeout(300);
+            assertThatThrownBy(() -> s.getInputStream().read()).as("nothing more").isInstanceOf(java.net.SocketTimeoutException.class);
+        }
+    }
+
+    @Test
     void aTimerSetByAReadHandlerAfterALongWaitCountsFromTheRead() throws Exception {
         // The loop blocks in the kernel for most of a second (no timer is due); then data arrives and its
         // handler sets a 400 ms timer. Counted from a clock read before the wait, it would fire at once; the

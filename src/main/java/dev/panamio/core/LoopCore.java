@@ -50,6 +50,8 @@ public final class LoopCore implements CompletionSink {
     private final Gate gate;
 
     private final ArrayDeque<Runnable> pending = new ArrayDeque<>();
+    /** Connections' flushes waiting for the end of the current callback ({@link #flushAfterCallback}). */
+    private final ArrayDeque<Runnable> flushes = new ArrayDeque<>();
     private final ArrayDeque<Runnable> immediates = new ArrayDeque<>();
     private final ArrayDeque<Runnable> closeCallbacks = new ArrayDeque<>();
     private final ArrayDeque<Runnable> microtasks = new ArrayDeque<>();
@@ -269,14 +271,31 @@ public final class LoopCore implements CompletionSink {
     }
 
     private void drainMicrotasks() {
-        Runnable m;
-        while ((m = microtasks.poll()) != null) {
-            try {
-                m.run();
-            } catch (Throwable t) {
-                reportError(t);
+        do {
+            Runnable m;
+            while ((m = microtasks.poll()) != null) {
+                try {
+                    m.run();
+                } catch (Throwable t) {
+                    reportError(t);
+                }
             }
-        }
+            while ((m = flushes.poll()) != null) {
+                try {
+                    m.run();
+                } catch (Throwable t) {
+                    reportError(t);
+                }
+            }
+        } while (!microtasks.isEmpty());
+    }
+
+    /**
+     * Runs {@code flush} once the current callback and its microtasks have returned (or before the next
+     * poll, for a write made outside any callback): a connection's writes of one callback leave together.
+     */
+    public void flushAfterCallback(Runnable flush) {
+        flushes.add(flush);
     }
 
     /** Queues a microtask: runs right after the current callback (Node's {@code process.nextTick}). */
@@ -492,6 +511,7 @@ public final class LoopCore implements CompletionSink {
         updateNow();
         runTimers();
         runPending();
+        drainMicrotasks(); // writes made outside any callback (before run(), say) are sent now
         clockFresh = false;
         backend.poll(pollTimeout(), this);
         wakeupPending.set(false);

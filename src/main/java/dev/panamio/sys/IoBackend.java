@@ -58,16 +58,24 @@ public interface IoBackend extends AutoCloseable {
     }
 
     /**
-     * Sends from {@code buffer} now, inside this call, without an op: the kernel copies what fits into the
-     * socket's send buffer before returning, so no memory stays lent. Offered by readiness-model backends
-     * (epoll), where a send to a socket with room is one system call and going through an op would only add
-     * bookkeeping; completion-model backends (io_uring, IOCP) batch their sends and return 0. The core calls
-     * it only when the socket has no send op of its own pending, so bytes are never reordered.
-     *
-     * @return bytes sent, {@code 0} when nothing was sent: not offered, no room (the backend notes that the
-     *         socket is full), or an error, which the core's next send op meets and reports
+     * Whether {@link #sendNow} is offered: a readiness-model backend (epoll) sends to a socket with room
+     * inside the call, where going through an op would only add bookkeeping; completion-model backends
+     * (io_uring, IOCP) batch their sends as ops instead.
      */
-    default long sendNow(long handle, java.lang.foreign.MemorySegment buffer, long offset, long length) {
+    default boolean sendsNow() {
+        return false;
+    }
+
+    /**
+     * Performs {@code op}'s send ({@link OpKind#SEND} or {@link OpKind#SENDV}, as prepared) once, now, inside
+     * this call, without taking the op: the kernel copies what fits into the socket's send buffer before
+     * returning, so no memory stays lent. The core calls it only when the socket has no send op of its own
+     * pending, so bytes are never reordered.
+     *
+     * @return bytes sent; {@code 0} when nothing was sent: no room (the backend notes that the socket is
+     *         full), or an error, which the core's next send op meets and reports
+     */
+    default long sendNow(Op op) {
         return 0;
     }
 

@@ -280,14 +280,21 @@ public final class EpollBackend implements IoBackend {
     }
 
     @Override
-    public long sendNow(long handle, MemorySegment buffer, long offset, long length) {
-        int fd = (int) handle;
+    public boolean sendsNow() {
+        return true;
+    }
+
+    @Override
+    public long sendNow(Op op) {
+        int fd = (int) op.handle;
         if (fd < 0 || fd >= fds.length || fds[fd] == null || !fds[fd].open || fds[fd].writeWaiter != null) {
             return 0;
         }
         long n;
         do {
-            n = sys.send(fd, buffer, offset, length, MSG_NOSIGNAL);
+            n = op.kind == OpKind.SEND
+                    ? sys.send(fd, op.buffer, op.offset, op.length, MSG_NOSIGNAL)
+                    : sys.sendmsg(fd, op.iov, fillIov(op, 0), MSG_NOSIGNAL);
         } while (n == -EINTR);
         if (n == -EAGAIN) {
             fds[fd].writable = false;
