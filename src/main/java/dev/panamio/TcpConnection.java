@@ -79,10 +79,6 @@ public final class TcpConnection extends Handle {
     };
     /** While {@link #onWritten} accounts for written bytes: no new send may start. */
     private boolean accounting;
-    /** While {@link #sendNow()} runs: write callbacks are deferred, not run. */
-    private boolean sendingInline;
-    /** Write callbacks waiting in the pending phase; later ones queue behind them, to keep their order. */
-    private int deferredWriteCallbacks;
     private boolean writable = true;
     private Consumer<TcpConnection> writabilityHandler;
     private Throwable writeError;
@@ -499,7 +495,7 @@ public final class TcpConnection extends Handle {
             if (result < 0) {
                 deliverReadError(result, timedOut());
             } else if (reading && !closing) {
-                if (core.backend().receivesNow()) {
+                if (core.backend().transfersInline()) {
                     receiveNow();
                 } else {
                     recvOp.submit(readTimeout());
@@ -803,7 +799,7 @@ public final class TcpConnection extends Handle {
      * submitted now (the backend batches ops into its next kernel entry anyway).
      */
     private void writeQueued() {
-        if (!core.backend().sendsNow()) {
+        if (!core.backend().transfersInline()) {
             flush();
         } else if (!flushScheduled) {
             flushScheduled = true;
@@ -815,7 +811,7 @@ public final class TcpConnection extends Handle {
         if (writeOp.isPending() || queue.isEmpty() || writeError != null || accounting) {
             return;
         }
-        if (core.backend().sendsNow() && sendNow()) {
+        if (core.backend().transfersInline() && sendNow()) {
             return;
         }
         writeOp.prepare();
@@ -825,31 +821,27 @@ public final class TcpConnection extends Handle {
     /**
      * Where the backend sends inline ({@link dev.panamio.sys.IoBackend#sendNow}, epoll), sends the queue now,
      * as the write op would (one buffer, or a gather of several), with no op: while the socket takes it.
-     * Callbacks of the writes it completes are deferred (never run inside a write). Called only with no send
-     * op pending, so bytes keep their order.
+     * Called only where a write op's completion could run (the flush after a callback, a write op's
+     * completion), never inside a user's call, so the callbacks of the writes it completes run here like an
+     * op's; and only with no send op pending, so bytes keep their order.
      *
      * @return whether the queue is empty now
      */
     private boolean sendNow() {
-        sendingInline = true;
-        try {
-            while (!queue.isEmpty()) {
-                if (queue.remaining(0) == 0) {
-                    onWritten(0);
-                    continue;
-                }
-                writeOp.prepare();
-                long n = core.backend().sendNow(writeOp);
-                writeOp.unprepare();
-                if (n == 0) {
-                    return false;
-                }
-                onWritten(n);
+        while (!queue.isEmpty()) {
+            if (queue.remaining(0) == 0) {
+                onWritten(0);
+                continue;
             }
-            return true;
-        } finally {
-            sendingInline = false;
+            writeOp.prepare();
+            long n = core.backend().sendNow(writeOp);
+            writeOp.unprepare();
+            if (n == 0) {
+                return false;
+            }
+            onWritten(n);
         }
+        return true;
     }
 
     /**
@@ -896,25 +888,14 @@ public final class TcpConnection extends Handle {
         queue.removeFirst();
         core.queuedWrites(-1);
         core.pool().release(b);
-        if (cb == null) {
-            return;
-        }
-        if (sendingInline || deferredWriteCallbacks > 0) {
-            // Inside write() (an inline send) no callback may run; and while one waits in the pending phase,
-            // later ones queue behind it, so a connection's write callbacks always run in write order.
-            deferredWriteCallbacks++;
-            core.defer(() -> {
-                deferredWriteCallbacks--;
+        if (cb != null) {
+            try {
                 cb.complete(null, error);
-            });
-            return;
+            } catch (Throwable t) {
+                core.reportError(t);
+            }
+            core.afterCallback();
         }
-        try {
-            cb.complete(null, error);
-        } catch (Throwable t) {
-            core.reportError(t);
-        }
-        core.afterCallback();
     }
 
     private void failWrites(Throwable error) {
@@ -1222,13 +1203,12 @@ public final class TcpConnection extends Handle {
         }
         if (!queue.isEmpty()) {
             if (!aborted && writeError == null) {
-                flush();
-                if (!queue.isEmpty() || writeOp.isPending()) {
-                    return; // the write op's completion comes back here
-                }
-            } else {
-                failWrites(new ClosedException("connection closed"));
+                // Sent after the current callback (close() may be a user's call) or by the write op: either
+                // comes back here once the queue is empty.
+                writeQueued();
+                return;
             }
+            failWrites(new ClosedException("connection closed"));
         }
         closed = true;
         if (stashed != null) {

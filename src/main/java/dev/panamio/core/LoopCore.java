@@ -272,22 +272,20 @@ public final class LoopCore implements CompletionSink {
 
     private void drainMicrotasks() {
         do {
-            Runnable m;
-            while ((m = microtasks.poll()) != null) {
-                try {
-                    m.run();
-                } catch (Throwable t) {
-                    reportError(t);
-                }
-            }
-            while ((m = flushes.poll()) != null) {
-                try {
-                    m.run();
-                } catch (Throwable t) {
-                    reportError(t);
-                }
-            }
+            runAll(microtasks);
+            runAll(flushes); // a flush may queue microtasks (a writability signal): hence the loop
         } while (!microtasks.isEmpty());
+    }
+
+    private void runAll(ArrayDeque<Runnable> queue) {
+        Runnable r;
+        while ((r = queue.poll()) != null) {
+            try {
+                r.run();
+            } catch (Throwable t) {
+                reportError(t);
+            }
+        }
     }
 
     /**

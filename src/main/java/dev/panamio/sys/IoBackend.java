@@ -58,38 +58,31 @@ public interface IoBackend extends AutoCloseable {
     }
 
     /**
-     * Whether {@link #sendNow} is offered: a readiness-model backend (epoll) sends to a socket with room
-     * inside the call, where going through an op would only add bookkeeping; completion-model backends
-     * (io_uring, IOCP) batch their sends as ops instead.
+     * Whether the backend sends and receives inline ({@link #sendNow}, {@link #recvNow}): a readiness-model
+     * backend (epoll) performs a send to a socket with room, and a receive on a socket reported readable,
+     * inside the call, where going through an op would only add bookkeeping. Completion-model backends
+     * (io_uring, IOCP) batch their transfers as ops instead.
      */
-    default boolean sendsNow() {
+    default boolean transfersInline() {
         return false;
     }
 
     /**
      * Performs {@code op}'s send ({@link OpKind#SEND} or {@link OpKind#SENDV}, as prepared) once, now, inside
      * this call, without taking the op: the kernel copies what fits into the socket's send buffer before
-     * returning, so no memory stays lent. The core calls it only when the socket has no send op of its own
-     * pending, so bytes are never reordered.
+     * returning, so no memory stays lent. Only where {@link #transfersInline()}; the core calls it only when
+     * the socket has no send op of its own pending, so bytes are never reordered.
      *
      * @return bytes sent; {@code 0} when nothing was sent: no room (the backend notes that the socket is
      *         full), or an error, which the core's next send op meets and reports
      */
     default long sendNow(Op op) {
-        return 0;
+        throw new UnsupportedOperationException(name() + " has no inline send");
     }
 
     /**
-     * Whether {@link #recvNow} is offered: a readiness-model backend receives, once a socket is readable,
-     * inside the call into a buffer the caller keeps, instead of through a {@link OpKind#RECV} op.
-     */
-    default boolean receivesNow() {
-        return false;
-    }
-
-    /**
-     * Receives into {@code buffer} now, inside this call (only where {@link #receivesNow()}): the buffer is
-     * lent for the duration of the system call only.
+     * Receives into {@code buffer} now, inside this call (only where {@link #transfersInline()}): the buffer
+     * is lent for the duration of the system call only.
      *
      * @return bytes received, {@code 0} at end of stream, or a negative platform error ({@code -EAGAIN} when
      *         nothing is there after all: the backend notes that the socket is drained)

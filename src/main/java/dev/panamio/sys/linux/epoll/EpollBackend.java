@@ -224,7 +224,7 @@ public final class EpollBackend implements IoBackend {
     }
 
     @Override
-    public boolean receivesNow() {
+    public boolean transfersInline() {
         return true;
     }
 
@@ -253,14 +253,7 @@ public final class EpollBackend implements IoBackend {
     private void doSend(FdState st, Op op) {
         long total = op.kind == OpKind.SEND ? op.length : gatherTotal(op);
         while (op.backendProgress < total) {
-            long n;
-            if (op.kind == OpKind.SEND) {
-                n = sys.send((int) op.handle, op.buffer, op.offset + op.backendProgress,
-                        op.length - op.backendProgress, MSG_NOSIGNAL);
-            } else {
-                int count = fillIov(op, op.backendProgress);
-                n = sys.sendmsg((int) op.handle, op.iov, count, MSG_NOSIGNAL);
-            }
+            long n = sendOnce(op, op.backendProgress);
             if (n == -EINTR) {
                 continue;
             }
@@ -280,11 +273,6 @@ public final class EpollBackend implements IoBackend {
     }
 
     @Override
-    public boolean sendsNow() {
-        return true;
-    }
-
-    @Override
     public long sendNow(Op op) {
         int fd = (int) op.handle;
         if (fd < 0 || fd >= fds.length || fds[fd] == null || !fds[fd].open || fds[fd].writeWaiter != null) {
@@ -292,14 +280,19 @@ public final class EpollBackend implements IoBackend {
         }
         long n;
         do {
-            n = op.kind == OpKind.SEND
-                    ? sys.send(fd, op.buffer, op.offset, op.length, MSG_NOSIGNAL)
-                    : sys.sendmsg(fd, op.iov, fillIov(op, 0), MSG_NOSIGNAL);
+            n = sendOnce(op, 0);
         } while (n == -EINTR);
         if (n == -EAGAIN) {
             fds[fd].writable = false;
         }
         return Math.max(n, 0);
+    }
+
+    /** One send or sendmsg of {@code op}'s bytes after the first {@code skip}: bytes written or {@code -errno}. */
+    private long sendOnce(Op op, long skip) {
+        return op.kind == OpKind.SEND
+                ? sys.send((int) op.handle, op.buffer, op.offset + skip, op.length - skip, MSG_NOSIGNAL)
+                : sys.sendmsg((int) op.handle, op.iov, fillIov(op, skip), MSG_NOSIGNAL);
     }
 
     private static long gatherTotal(Op op) {
