@@ -42,7 +42,24 @@ public class DowncallBench {
     private static final MethodHandle ABS_PLAIN = L.downcallHandle(ABS, DI);
     private static final MethodHandle ABS_CRITICAL = L.downcallHandle(ABS, DI, Linker.Option.critical(false));
     private static final MethodHandle ABS_CAPTURE = L.downcallHandle(ABS, DI, Linker.Option.captureCallState("errno"));
+    private static final MethodHandle RECV_LIBC = L.downcallHandle(L.defaultLookup().find("recv").orElseThrow(),
+            FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG,
+                    ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT),
+            Linker.Option.captureCallState("errno"), Linker.Option.critical(false));
+    private static final MethodHandle SYSCALL = L.downcallHandle(L.defaultLookup().find("syscall").orElseThrow(),
+            FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+                    ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+                    ValueLayout.JAVA_LONG),
+            Linker.Option.captureCallState("errno"), Linker.Option.firstVariadicArg(1), Linker.Option.critical(false));
+    private static final MethodHandle SOCKETPAIR = L.downcallHandle(L.defaultLookup().find("socketpair").orElseThrow(),
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
+                    ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
+    private static final MethodHandle CLOSE = L.downcallHandle(L.defaultLookup().find("close").orElseThrow(),
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
     private int x = -42;
+    private int fd0 = -1;
+    private int fd1 = -1;
+    private long buf;
     private static final VarHandle ERRNO = Linker.Option.captureStateLayout()
             .varHandle(java.lang.foreign.MemoryLayout.PathElement.groupElement("errno"));
 
@@ -53,10 +70,24 @@ public class DowncallBench {
     public void setup() {
         arena = Arena.ofConfined();
         capture = arena.allocate(Linker.Option.captureStateLayout());
+        MemorySegment fds = arena.allocate(ValueLayout.JAVA_INT, 2);
+        try {
+            // AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK: a receive finds nothing and fails with EAGAIN at once.
+            if ((int) SOCKETPAIR.invokeExact(1, 1 | 04000, 0, fds) != 0) {
+                throw new IllegalStateException("socketpair failed");
+            }
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+        fd0 = fds.getAtIndex(ValueLayout.JAVA_INT, 0);
+        fd1 = fds.getAtIndex(ValueLayout.JAVA_INT, 1);
+        buf = arena.allocate(64).address();
     }
 
     @TearDown
-    public void tearDown() {
+    public void tearDown() throws Throwable {
+        int a = (int) CLOSE.invokeExact(fd0);
+        int b = (int) CLOSE.invokeExact(fd1);
         arena.close();
     }
 
@@ -93,5 +124,17 @@ public class DowncallBench {
     @Benchmark
     public int transitionErrnoCapture() throws Throwable {
         return (int) ABS_CAPTURE.invokeExact(capture, x) + (int) ERRNO.get(capture, 0L);
+    }
+
+    /** recv(2) through libc's wrapper, a cancellation point: the socket is empty, so EAGAIN. */
+    @Benchmark
+    public long recvEmptyLibc() throws Throwable {
+        return (long) RECV_LIBC.invokeExact(capture, fd0, buf, 64L, 0) + (int) ERRNO.get(capture, 0L);
+    }
+
+    /** The same receive through syscall(2), which is not a cancellation point. */
+    @Benchmark
+    public long recvEmptySyscall() throws Throwable {
+        return (long) SYSCALL.invokeExact(capture, 45L, (long) fd0, buf, 64L, 0L, 0L, 0L) + (int) ERRNO.get(capture, 0L);
     }
 }

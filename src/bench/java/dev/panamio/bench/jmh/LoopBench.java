@@ -70,6 +70,58 @@ public class LoopBench {
         b.release();
     }
 
+    /** A lease holding one wrk request, and the same bytes as a plain segment, for the byte-scan benchmarks. */
+    @State(Scope.Thread)
+    public static class Request {
+        EventLoop loop;
+        Buffer lease;
+        java.lang.foreign.MemorySegment plain;
+        final dev.panamio.bench.BenchServer.Requests requests = new dev.panamio.bench.BenchServer.Requests();
+
+        @Setup
+        public void setup() {
+            byte[] req = "GET / HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+            loop = EventLoop.create();
+            lease = loop.allocateBuffer().append(req);
+            plain = java.lang.foreign.Arena.global().allocate(req.length);
+            java.lang.foreign.MemorySegment.copy(req, 0, plain, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, req.length);
+        }
+
+        @TearDown
+        public void tearDown() {
+            lease.release();
+            loop.close();
+        }
+    }
+
+    /** The benchmark servers' request scan over a lease, byte by byte with {@link Buffer#get}. */
+    @Benchmark
+    public int scanLease(Request r) {
+        int n = 0;
+        Buffer data = r.lease;
+        int len = data.length();
+        for (int i = 0; i < len; i++) {
+            if (r.requests.feed(data.get(i))) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** The same scan over a plain native segment: the floor for {@link #scanLease}. */
+    @Benchmark
+    public int scanSegment(Request r) {
+        int n = 0;
+        java.lang.foreign.MemorySegment s = r.plain;
+        long len = s.byteSize();
+        for (long i = 0; i < len; i++) {
+            if (r.requests.feed(s.get(java.lang.foreign.ValueLayout.JAVA_BYTE, i))) {
+                n++;
+            }
+        }
+        return n;
+    }
+
     /** A started loop fed from another thread. */
     @State(Scope.Benchmark)
     public static class Started {
