@@ -52,6 +52,7 @@ public final class LoopCore implements CompletionSink {
     private final ArrayDeque<Runnable> pending = new ArrayDeque<>();
     /** Connections' flushes waiting for the end of the current callback ({@link #flushAfterCallback}). */
     private final ArrayDeque<Runnable> flushes = new ArrayDeque<>();
+    private final int maxBuffersPerOp;
     private final ArrayDeque<Runnable> immediates = new ArrayDeque<>();
     private final ArrayDeque<Runnable> closeCallbacks = new ArrayDeque<>();
     private final ArrayDeque<Runnable> microtasks = new ArrayDeque<>();
@@ -111,6 +112,7 @@ public final class LoopCore implements CompletionSink {
         this.config = config;
         this.memory = new NativeMemory();
         this.pool = new BufferPool(memory, config.bufferSize());
+        this.maxBuffersPerOp = (int) Math.max(1, Math.min(MAX_GATHER, config.maxLentBytes() / config.bufferSize()));
         this.addressSlots = new BufferPool(memory, 128);
         this.iovSlots = new BufferPool(memory, GATHER_HEADER_OFFSET + 64);
         this.gate = new Gate(config.highWatermark(), config.maxLentBytes());
@@ -375,7 +377,7 @@ public final class LoopCore implements CompletionSink {
 
     /** How many buffers of the pool one op may lend at most (a gather write's upper bound). */
     public int maxBuffersPerOp() {
-        return (int) Math.max(1, Math.min(MAX_GATHER, config.maxLentBytes() / pool.bufferSize()));
+        return maxBuffersPerOp;
     }
 
     private void enterKernel(CoreOp op) {

@@ -65,11 +65,17 @@ public class DowncallBench {
 
     private Arena arena;
     private MemorySegment capture;
+    private Arena shared;
+    private MemorySegment captureShared;
+    private MemorySegment captureAuto;
 
     @Setup
     public void setup() {
         arena = Arena.ofConfined();
         capture = arena.allocate(Linker.Option.captureStateLayout());
+        shared = Arena.ofShared();
+        captureShared = shared.allocate(Linker.Option.captureStateLayout());
+        captureAuto = Arena.ofAuto().allocate(Linker.Option.captureStateLayout());
         MemorySegment fds = arena.allocate(ValueLayout.JAVA_INT, 2);
         try {
             // AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK: a receive finds nothing and fails with EAGAIN at once.
@@ -89,6 +95,7 @@ public class DowncallBench {
         int a = (int) CLOSE.invokeExact(fd0);
         int b = (int) CLOSE.invokeExact(fd1);
         arena.close();
+        shared.close();
     }
 
     @Benchmark
@@ -136,5 +143,17 @@ public class DowncallBench {
     @Benchmark
     public long recvEmptySyscall() throws Throwable {
         return (long) SYSCALL.invokeExact(capture, 45L, (long) fd0, buf, 64L, 0L, 0L, 0L) + (int) ERRNO.get(capture, 0L);
+    }
+
+    /** recv(2) with the capture segment in a shared arena: the call acquires and releases its session. */
+    @Benchmark
+    public long recvEmptyCaptureShared() throws Throwable {
+        return (long) RECV_LIBC.invokeExact(captureShared, fd0, buf, 64L, 0) + (int) ERRNO.get(captureShared, 0L);
+    }
+
+    /** The same with the capture segment in an automatic arena, whose session costs a call nothing. */
+    @Benchmark
+    public long recvEmptyCaptureAuto() throws Throwable {
+        return (long) RECV_LIBC.invokeExact(captureAuto, fd0, buf, 64L, 0) + (int) ERRNO.get(captureAuto, 0L);
     }
 }

@@ -150,9 +150,15 @@ public final class LinuxSys {
     private final long scratchAddress;
     private final MemorySegment msghdr;
 
-    /** @param arena where the capture and scratch segments live (the loop's) */
+    /**
+     * @param arena where the scratch segments live (the loop's). The capture segment, which every call
+     *              passes, lives in an automatic arena instead: a downcall acquires and releases the session of
+     *              each segment it is given for the call, which for a shared arena is two atomic updates per
+     *              call (measured: about 5 % of the epoll loop's user time), and for an automatic one nothing.
+     *              It is a few bytes, freed with this object.
+     */
     public LinuxSys(Arena arena) {
-        this.capture = arena.allocate(CAPTURE_LAYOUT);
+        this.capture = Arena.ofAuto().allocate(CAPTURE_LAYOUT);
         this.scratch = arena.allocate(64, 8);
         this.scratchAddress = scratch.address();
         this.msghdr = arena.allocate(dev.panamio.sys.linux.ffi.msghdr.layout());

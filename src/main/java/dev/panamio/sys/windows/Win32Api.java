@@ -44,7 +44,8 @@ public final class Win32Api implements IocpApi {
     private final StructLayout captureLayout = Linker.Option.captureStateLayout();
     private final VarHandle lastError = captureLayout.varHandle(MemoryLayout.PathElement.groupElement("GetLastError"));
     private final VarHandle wsaError = captureLayout.varHandle(MemoryLayout.PathElement.groupElement("WSAGetLastError"));
-    private final MemorySegment state = arena.allocate(captureLayout);
+    /** In an automatic arena: passing it to a call then costs no session acquire/release (see LinuxSys). */
+    private final MemorySegment state = Arena.ofAuto().allocate(captureLayout);
     private final MemorySegment scratch = arena.allocate(64, 8);
 
     private final MethodHandle createIoCompletionPort = k("CreateIoCompletionPort");
