@@ -1008,8 +1008,7 @@ public final class TcpConnection extends Handle {
 
         @Override
         protected void onDequeued(boolean timedOut) {
-            inFlight = 0;
-            buffer = null;
+            unprepare();
             failWrites(timedOut
                     ? new OperationTimeoutException("write " + format(remoteAddress()), Duration.ofNanos(writeTimeoutNanos))
                     : new ClosedException("connection closed before the write started"));

@@ -48,14 +48,14 @@ public final class LoopCore implements CompletionSink {
     private final OpRegistry registry = new OpRegistry();
     private final TimerHeap timers = new TimerHeap();
     private final Gate gate;
+    /** How many pool buffers one op may lend at most; fixed by the config, so computed once. */
+    private final int maxBuffersPerOp;
 
     private final ArrayDeque<Runnable> pending = new ArrayDeque<>();
     /** Connections' flushes waiting for the end of the current callback ({@link #flushAfterCallback}). */
     private final ArrayDeque<Runnable> flushes = new ArrayDeque<>();
     private final ArrayDeque<Runnable> immediates = new ArrayDeque<>();
     private final ArrayDeque<Runnable> closeCallbacks = new ArrayDeque<>();
-    /** How many pool buffers one op may lend at most; fixed by the config, so computed once. */
-    private final int maxBuffersPerOp;
     private final ArrayDeque<Runnable> microtasks = new ArrayDeque<>();
     private final ConcurrentLinkedQueue<Runnable> inbox = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean wakeupPending = new AtomicBoolean();

@@ -128,7 +128,7 @@ public final class EpollBackend implements IoBackend {
         FdState st = state(fd);
         st.generation++;
         st.readable = false;
-        st.writable = false;
+        st.writable = true; // until a send finds the socket full; the registration's first edge says so too
         st.peerClosed = false;
         st.readWaiter = null;
         st.writeWaiter = null;
@@ -184,7 +184,13 @@ public final class EpollBackend implements IoBackend {
                     park(st, op, true);
                 }
             }
-            case OpKind.SEND, OpKind.SENDV -> doSend(st, op);
+            case OpKind.SEND, OpKind.SENDV -> {
+                if (st.writable) {
+                    doSend(st, op);
+                } else {
+                    park(st, op, false); // full since the last edge: a send now would only meet EAGAIN again
+                }
+            }
             case OpKind.CONNECT -> doConnect(st, op);
             default -> ready.add(op, -EINVAL, 0);
         }
@@ -275,7 +281,8 @@ public final class EpollBackend implements IoBackend {
     @Override
     public long sendNow(Op op) {
         int fd = (int) op.handle;
-        if (fd < 0 || fd >= fds.length || fds[fd] == null || !fds[fd].open || fds[fd].writeWaiter != null) {
+        FdState st = fd < 0 || fd >= fds.length ? null : fds[fd];
+        if (st == null || !st.open || st.writeWaiter != null || !st.writable) {
             return 0;
         }
         long n;
@@ -283,7 +290,7 @@ public final class EpollBackend implements IoBackend {
             n = sendOnce(op, 0);
         } while (n == -EINTR);
         if (n == -EAGAIN) {
-            fds[fd].writable = false;
+            st.writable = false;
         }
         return Math.max(n, 0);
     }
@@ -457,7 +464,7 @@ public final class EpollBackend implements IoBackend {
         boolean readable;
         /** The peer shut down its side or the socket has an error: reads never block again. */
         boolean peerClosed;
-        /** Writable since the last edge. */
+        /** No send has found the socket full since its last writable edge (a send may go ahead). */
         boolean writable;
         /** The op waiting to read/accept. */
         Op readWaiter;
