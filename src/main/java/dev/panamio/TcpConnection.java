@@ -4,6 +4,7 @@ import dev.panamio.core.CoreOp;
 import dev.panamio.core.Handle;
 import dev.panamio.core.LoopCore;
 import dev.panamio.core.PooledBuffer;
+import dev.panamio.sys.Completion;
 import dev.panamio.sys.ErrorKind;
 import dev.panamio.sys.OpKind;
 import dev.panamio.sys.Sockets;
@@ -13,6 +14,7 @@ import java.net.Inet6Address;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -65,7 +67,12 @@ public final class TcpConnection extends Handle {
     private boolean oneShot;
     private boolean eof;
     private boolean ringDry;
-    private Buffer stashed;
+    /**
+     * Data the kernel handed over while no read was active, oldest first; the next read gets it before
+     * anything newer (created on first use). A receive kept in the kernel (io_uring multishot) can hand over
+     * several chunks between {@link #stopReading()} and its cancellation's completion.
+     */
+    private ArrayDeque<Buffer> stash;
 
     private final WriteQueue queue = new WriteQueue();
     private long queuedBytes;
@@ -333,16 +340,14 @@ public final class TcpConnection extends Handle {
         reading = true;
         oneShot = once;
         readDeadline = -1;
+        if (hasStash()) {
+            core.defer(this::deliverStash); // before an EOF that arrived after it
+            return;
+        }
         if (eof) {
             reading = false;
             reader = null;
             core.defer(() -> handler.onEof(this));
-            return;
-        }
-        if (stashed != null) {
-            Buffer b = stashed;
-            stashed = null;
-            core.defer(() -> deliverData(b));
             return;
         }
         if (!once) {
@@ -390,19 +395,28 @@ public final class TcpConnection extends Handle {
             return;
         }
         readOp.kind = core.backend().supportsSelectedBuffers() && !ringDry ? OpKind.RECV_SELECT : OpKind.POLL_READABLE;
+        readOp.multishot = !oneShot; // a continuous read may stay in the kernel until stopReading()
         ringDry = false;
         readOp.submit(readTimeout());
     }
 
     private void deliverData(Buffer data) {
+        deliverData(data, false);
+    }
+
+    /**
+     * Hands one chunk to the active read's handler, or keeps it when no read is active or older data waits
+     * ({@code fromStash}: this is that older data, the stash's first).
+     */
+    private void deliverData(Buffer data, boolean fromStash) {
         if (closing) {
             data.release();
             finishCloseIfIdle();
             return;
         }
         ReadHandler h = reader;
-        if (!reading || h == null) {
-            stashed = data; // paused meanwhile: keep it for the next read
+        if (!reading || h == null || (!fromStash && hasStash())) {
+            stash(data); // paused meanwhile, or older data still to be delivered: keep it, in order
             return;
         }
         if (oneShot) {
@@ -421,6 +435,29 @@ public final class TcpConnection extends Handle {
         armReadIfIdle();
     }
 
+    private boolean hasStash() {
+        return stash != null && !stash.isEmpty();
+    }
+
+    private void stash(Buffer data) {
+        if (stash == null) {
+            stash = new ArrayDeque<>(4);
+        }
+        stash.addLast(data);
+    }
+
+    /** A read began with data stashed: hands it over in order, then an EOF that came after it. */
+    private void deliverStash() {
+        while (!closing && reading && reader != null && hasStash()) {
+            deliverData(stash.pollFirst(), true);
+        }
+        if (closing) {
+            finishCloseIfIdle();
+        } else if (reading && !hasStash() && eof) {
+            deliverEof();
+        }
+    }
+
     /** A lease on a buffer holding a read's {@code n} bytes: a new object, or the spare one where reuse is on. */
     private Buffer lease(PooledBuffer b, int n) {
         Buffer spare = spareLease;
@@ -433,6 +470,9 @@ public final class TcpConnection extends Handle {
 
     private void deliverEof() {
         eof = true;
+        if (hasStash() && !closing) {
+            return; // told after the stashed data, by the next read
+        }
         ReadHandler h = reader;
         reading = false;
         reader = null;
@@ -489,6 +529,9 @@ public final class TcpConnection extends Handle {
         @Override
         protected void onComplete(long result, int flags) {
             if (kind == OpKind.RECV_SELECT) {
+                if ((flags & Completion.MORE) != 0) {
+                    restartDeadline(readTimeout()); // still receiving: an idle timeout counts from this data
+                }
                 onSelected(result);
                 return;
             }
@@ -1210,9 +1253,8 @@ public final class TcpConnection extends Handle {
             failWrites(new ClosedException("connection closed"));
         }
         closed = true;
-        if (stashed != null) {
-            stashed.release();
-            stashed = null;
+        while (hasStash()) {
+            stash.pollFirst().release();
         }
         writeOp.releaseSlot();
         readOp.dispose();

@@ -372,6 +372,106 @@ abstract class TcpSuite extends BackendSuite {
         assertThat(st.timeouts()).isGreaterThanOrEqualTo(1);
     }
 
+    @Test
+    void aContinuousReadsTimeoutCountsFromItsLatestData() throws Exception {
+        // Data every 300 ms for ~4 s against a 3-s read timeout: no timeout while it flows (a read kept in the
+        // kernel across arrivals, io_uring's multishot receive, must restart its deadline on each), then one
+        // timeout once the peer goes quiet.
+        EventLoop loop = started(builder().readTimeout(Duration.ofSeconds(3)));
+        AtomicInteger received = new AtomicInteger();
+        CompletableFuture<Integer> timedOutAfter = new CompletableFuture<>();
+        TcpServer server = onLoop(loop, () -> loop.listen(ANY_LOCAL, conn -> conn.startReading(new ReadHandler() {
+            @Override
+            public void onData(TcpConnection c, Buffer data) {
+                received.addAndGet(data.length());
+                data.release();
+            }
+
+            @Override
+            public void onError(TcpConnection c, Throwable e) {
+                timedOutAfter.complete(e instanceof OperationTimeoutException ? received.get() : -1);
+                c.close();
+            }
+        })));
+        int sends = 14;
+        try (Socket s = client(server.localAddress())) {
+            OutputStream out = s.getOutputStream();
+            for (int i = 0; i < sends; i++) {
+                out.write('x');
+                out.flush();
+                Thread.sleep(300);
+            }
+            assertThat(timedOutAfter).as("no timeout while data arrives").isNotDone();
+            assertThat(timedOutAfter.get(30, TimeUnit.SECONDS)).as("bytes received before the timeout").isEqualTo(sends);
+        }
+        statsWhen(loop, x -> x.connections() == 0);
+    }
+
+    @Test
+    void stoppingAndRestartingAReadWhileDataStreamsLosesAndReordersNothing() throws Exception {
+        // The peer streams a byte pattern; the reader stops after every few chunks and starts again on the next
+        // tick. Data the kernel hands over in between (several chunks, where a receive stays in the kernel) is
+        // kept and delivered first, in order.
+        EventLoop loop = started(builder());
+        int total = 4 << 20;
+        AtomicInteger position = new AtomicInteger();
+        AtomicInteger pauses = new AtomicInteger();
+        CompletableFuture<String> done = new CompletableFuture<>();
+        TcpServer server = onLoop(loop, () -> loop.listen(ANY_LOCAL, conn -> conn.startReading(new ReadHandler() {
+            int chunks;
+
+            @Override
+            public void onData(TcpConnection c, Buffer data) {
+                int p = position.get();
+                for (int i = 0; i < data.length(); i++) {
+                    if (data.get(i) != (byte) ((p + i) % 251)) {
+                        done.complete("byte " + (p + i) + " out of order");
+                        break;
+                    }
+                }
+                position.set(p + data.length());
+                data.release();
+                if (position.get() >= total) {
+                    done.complete("ok");
+                } else if (++chunks % 3 == 0) {
+                    pauses.incrementAndGet();
+                    c.stopReading();
+                    ReadHandler self = this;
+                    loop.setImmediate(() -> c.startReading(self));
+                }
+            }
+
+            @Override
+            public void onEof(TcpConnection c) {
+                done.complete("EOF at " + position.get());
+                c.close();
+            }
+
+            @Override
+            public void onError(TcpConnection c, Throwable e) {
+                done.complete(e.toString());
+                c.close();
+            }
+        })));
+        try (Socket s = client(server.localAddress())) {
+            byte[] chunk = new byte[1000];
+            OutputStream out = s.getOutputStream();
+            for (int sent = 0; sent < total; ) {
+                int n = Math.min(chunk.length, total - sent);
+                for (int i = 0; i < n; i++) {
+                    chunk[i] = (byte) ((sent + i) % 251);
+                }
+                out.write(chunk, 0, n);
+                sent += n;
+            }
+            out.flush();
+            assertThat(done.get(60, TimeUnit.SECONDS)).isEqualTo("ok");
+            assertThat(position.get()).isEqualTo(total);
+            assertThat(pauses.get()).as("reads stopped and restarted").isGreaterThan(10);
+        }
+        statsWhen(loop, x -> x.connections() == 0);
+    }
+
     /** Bytes a backend lends for good (an io_uring buffer ring); 0 for epoll. */
     static long backendRingBytes(LoopStats st) {
         return st.ringBytes();

@@ -121,6 +121,21 @@ public abstract class CoreOp extends Op {
         expireOrCancel(false);
     }
 
+    /**
+     * For a multishot op that produced a result and stays in the kernel: its deadline starts again,
+     * {@code timeoutNanos} from now ({@code <= 0}: none). Does nothing once a cancel has been requested.
+     */
+    public final void restartDeadline(long timeoutNanos) {
+        if (state != IN_KERNEL) {
+            return;
+        }
+        if (timeoutNanos > 0) {
+            loop.timers().schedule(deadlineNode, loop.now() + timeoutNanos);
+        } else if (deadlineNode.isScheduled()) {
+            loop.timers().remove(deadlineNode);
+        }
+    }
+
     /** Submits with a deadline {@code timeoutNanos} from now ({@code <= 0}: none). */
     public final void submit(long timeoutNanos) {
         loop.submit(this, timeoutNanos);
@@ -139,11 +154,13 @@ public abstract class CoreOp extends Op {
                 recordCompletion(result);
             }
         }
+        boolean cancelledByDeadline = timedOut;
         timedOut = timedOut && result < 0; // a deadline that lost the race to a result is no timeout
         try {
             onComplete(result, flags);
         } finally {
-            timedOut = false;
+            // A multishot op's results before the final one do not end what its deadline started.
+            timedOut = !last && cancelledByDeadline;
             if (freedGateRoom) {
                 loop.admitQueued(); // only now: the handler has taken its buffer back from the kernel's account
             }

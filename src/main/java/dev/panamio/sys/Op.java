@@ -44,6 +44,12 @@ public class Op {
     /** FILE_READ/FILE_WRITE: position in the file. */
     public long fileOffset;
 
+    /**
+     * RECV_SELECT: the core takes every arrival until it cancels the op, so the backend may keep the receive
+     * in the kernel (io_uring multishot): each result then carries {@link Completion#MORE}, the last none.
+     */
+    public boolean multishot;
+
     /** The op table's token: the backend passes it to the kernel (io_uring user_data, epoll data). */
     public long token;
     /** Set by the backend for RECV_SELECT completions: the buffer the kernel filled. */

@@ -34,7 +34,10 @@ import java.lang.invoke.VarHandle;
  * lend nothing: they are {@code IORING_OP_RECV} with {@code IOSQE_BUFFER_SELECT}, and the kernel picks a
  * buffer from a provided-buffer ring only when data arrives. The ring's buffers come from the loop's pool;
  * a buffer the kernel filled goes to user code as a lease and returns to the ring when the lease ends. A
- * dry ring ({@code -ENOBUFS}) is not fatal: the core falls back to poll-then-recv for that read.
+ * dry ring ({@code -ENOBUFS}) is not fatal: the core falls back to poll-then-recv for that read. A
+ * continuous read ({@link Op#multishot}) is one multishot receive that stays in the kernel across
+ * arrivals (its poll is armed once, not once per request); a one-shot receive after one that emptied the
+ * socket polls first instead of failing a receive.
  *
  * <p>Cancellation is {@code IORING_OP_ASYNC_CANCEL} by the op's token; the cancelled op's own CQE
  * ({@code -ECANCELED}, or its normal result if it won the race) is what returns its memory. Deadlines are the
@@ -73,6 +76,17 @@ public final class IoUringBackend implements IoBackend {
     private static final int F_BUFFER = linux_h.IORING_CQE_F_BUFFER();
     private static final int F_MORE = linux_h.IORING_CQE_F_MORE();
     private static final int BUFFER_SHIFT = linux_h.IORING_CQE_BUFFER_SHIFT();
+    private static final int F_SOCK_NONEMPTY = linux_h.IORING_CQE_F_SOCK_NONEMPTY();
+    private static final int POLL_FIRST = linux_h.IORING_RECVSEND_POLL_FIRST();
+    private static final int RECV_MULTISHOT = linux_h.IORING_RECV_MULTISHOT();
+    private static final int EINVAL = linux_h.EINVAL();
+    /**
+     * {@link Op#backendFlags} of a RECV_SELECT op whose last receive took all the socket held (its CQE lacked
+     * {@code IORING_CQE_F_SOCK_NONEMPTY}): the next one is submitted with {@code IORING_RECVSEND_POLL_FIRST}.
+     */
+    private static final int DRAINED = 1;
+    /** {@link Op#backendFlags}: the op was submitted as a multishot receive. */
+    private static final int MULTISHOT = 2;
     private static final int MSG_NOSIGNAL = linux_h.MSG_NOSIGNAL();
     private static final int ECANCELED = linux_h.ECANCELED();
     private static final int ETIME = linux_h.ETIME();
@@ -119,6 +133,8 @@ public final class IoUringBackend implements IoBackend {
     private final int[] cqRes = new int[1024];
     private final int[] cqFlags = new int[1024];
     private boolean closed;
+    /** Whether continuous reads use multishot receives (Linux 6.0); cleared the first time the kernel refuses one. */
+    private boolean multishotRecv = true;
 
     /**
      * @param ringEntries provided-buffer ring size (a power of two), or 0 for none (reads then poll first)
@@ -311,9 +327,21 @@ public final class IoUringBackend implements IoBackend {
         int fd = (int) op.handle;
         switch (op.kind) {
             case OpKind.RECV_SELECT -> {
-                sqe(b, OP_RECV, fd, 0, buffers.bufferSize(), 0, op.token);
+                boolean multi = op.multishot && multishotRecv;
+                // A multishot receive takes its length from each ring buffer; the field must be 0.
+                sqe(b, OP_RECV, fd, 0, multi ? 0 : buffers.bufferSize(), 0, op.token);
                 sqes.set(ValueLayout.JAVA_BYTE, b + 1, (byte) linux_h.IOSQE_BUFFER_SELECT());
                 sqes.set(ValueLayout.JAVA_SHORT, b + 40, (short) BUFFER_GROUP);
+                // Its last receive left the socket empty: arm the poll at once rather than try a receive
+                // that would fail first.
+                int ioprio = (op.backendFlags & DRAINED) != 0 ? POLL_FIRST : 0;
+                if (multi) {
+                    ioprio |= RECV_MULTISHOT;
+                    op.backendFlags |= MULTISHOT;
+                } else {
+                    op.backendFlags &= ~MULTISHOT;
+                }
+                sqes.set(ValueLayout.JAVA_SHORT, b + 2, (short) ioprio);
             }
             case OpKind.RECV -> sqe(b, OP_RECV, fd, op.buffer.address() + op.offset, (int) op.length, 0, op.token);
             case OpKind.POLL_READABLE -> {
@@ -458,6 +486,18 @@ public final class IoUringBackend implements IoBackend {
         }
         if ((flags & F_BUFFER) != 0 && ring != null) {
             op.selected = ring.take(flags >>> BUFFER_SHIFT);
+        }
+        if (op.kind == OpKind.RECV_SELECT) {
+            if (res == -EINVAL && (op.backendFlags & MULTISHOT) != 0 && (flags & F_MORE) == 0) {
+                // A kernel with provided-buffer rings but without multishot receive (5.19): plain receives
+                // from now on; this op goes straight back, and the core never sees the refusal.
+                multishotRecv = false;
+                op.backendFlags = 0;
+                submit(op);
+                return;
+            }
+            int keep = op.backendFlags & MULTISHOT;
+            op.backendFlags = keep | (res > 0 && (flags & F_SOCK_NONEMPTY) == 0 ? DRAINED : 0);
         }
         int out = 0;
         if ((flags & F_MORE) != 0) {
