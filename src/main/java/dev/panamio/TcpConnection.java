@@ -391,7 +391,7 @@ public final class TcpConnection extends Handle {
     }
 
     private void armReadIfIdle() {
-        if (!reading || closing || readOp.isPending() || recvOp.isPending()) {
+        if (!reading || closing || eof || readOp.isPending() || recvOp.isPending()) {
             return;
         }
         readOp.kind = core.backend().supportsSelectedBuffers() && !ringDry ? OpKind.RECV_SELECT : OpKind.POLL_READABLE;

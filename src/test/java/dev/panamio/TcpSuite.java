@@ -409,9 +409,9 @@ abstract class TcpSuite extends BackendSuite {
 
     @Test
     void stoppingAndRestartingAReadWhileDataStreamsLosesAndReordersNothing() throws Exception {
-        // The peer streams a byte pattern; the reader stops after every few chunks and starts again on the next
-        // tick. Data the kernel hands over in between (several chunks, where a receive stays in the kernel) is
-        // kept and delivered first, in order.
+        // The peer streams a byte pattern and closes; the reader stops after every few chunks and starts again
+        // on the next tick. Data the kernel hands over in between (several chunks, where a receive stays in the
+        // kernel) is kept and delivered first, in order, and the EOF only after all of it.
         EventLoop loop = started(builder());
         int total = 4 << 20;
         AtomicInteger position = new AtomicInteger();
@@ -431,9 +431,7 @@ abstract class TcpSuite extends BackendSuite {
                 }
                 position.set(p + data.length());
                 data.release();
-                if (position.get() >= total) {
-                    done.complete("ok");
-                } else if (++chunks % 3 == 0) {
+                if (++chunks % 3 == 0) {
                     pauses.incrementAndGet();
                     c.stopReading();
                     ReadHandler self = this;
@@ -443,7 +441,7 @@ abstract class TcpSuite extends BackendSuite {
 
             @Override
             public void onEof(TcpConnection c) {
-                done.complete("EOF at " + position.get());
+                done.complete(position.get() == total ? "ok" : "EOF at " + position.get());
                 c.close();
             }
 
@@ -464,7 +462,7 @@ abstract class TcpSuite extends BackendSuite {
                 out.write(chunk, 0, n);
                 sent += n;
             }
-            out.flush();
+            s.shutdownOutput(); // the EOF follows the data closely: it must wait behind any kept data
             assertThat(done.get(60, TimeUnit.SECONDS)).isEqualTo("ok");
             assertThat(position.get()).isEqualTo(total);
             assertThat(pauses.get()).as("reads stopped and restarted").isGreaterThan(10);
@@ -585,8 +583,8 @@ abstract class TcpSuite extends BackendSuite {
         })));
         try (Socket s = client(server.localAddress())) {
             for (String m : List.of("first", "second", "third")) {
+                int n = leases.size() + 1; // counted before writing: the read may land before the next line
                 s.getOutputStream().write(m.getBytes(StandardCharsets.US_ASCII));
-                int n = leases.size() + 1;
                 long deadline = System.nanoTime() + TestTimes.patience().toNanos();
                 while (leases.size() < n && System.nanoTime() < deadline) {
                     Thread.sleep(5);
