@@ -489,12 +489,11 @@ public final class IoUringBackend implements IoBackend {
         }
         if (op.kind == OpKind.RECV_SELECT) {
             if (res == -EINVAL && (op.backendFlags & MULTISHOT) != 0 && (flags & F_MORE) == 0) {
-                // A kernel with provided-buffer rings but without multishot receive (5.19): plain receives
-                // from now on; this op goes straight back, and the core never sees the refusal.
+                // A kernel with provided-buffer rings but without multishot receive (5.19): one-shot receives
+                // from now on. The core sees a receive that would block and arms the read again (unless it
+                // was cancelled meanwhile), now one-shot.
                 multishotRecv = false;
-                op.backendFlags = 0;
-                submit(op);
-                return;
+                res = -EAGAIN;
             }
             int keep = op.backendFlags & MULTISHOT;
             op.backendFlags = keep | (res > 0 && (flags & F_SOCK_NONEMPTY) == 0 ? DRAINED : 0);
