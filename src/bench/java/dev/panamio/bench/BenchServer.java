@@ -7,8 +7,8 @@ import java.util.Locale;
 
 /**
  * Starts one benchmark server: {@code BenchServer NAME --port P [--mode http|echo]}. Every server runs one
- * event-loop thread. Each writes the bytes its loop thread has allocated to {@code --alloc-file} once a
- * second, so the driver can compute heap allocation per request.
+ * event-loop thread. Each writes the bytes its loop thread has allocated, and when ({@code System.nanoTime()}),
+ * to {@code --alloc-file} every 200 ms, so the driver can compute heap allocation per request.
  */
 public final class BenchServer {
     private BenchServer() {}
@@ -56,7 +56,7 @@ public final class BenchServer {
             while (true) {
                 try {
                     long bytes = mx.getThreadAllocatedBytes(loopThread.threadId());
-                    Files.writeString(file, bytes + "\n");
+                    Files.writeString(file, bytes + " " + System.nanoTime() + "\n");
                     Thread.sleep(200);
                 } catch (Exception e) {
                     return;

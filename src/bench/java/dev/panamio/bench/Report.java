@@ -65,7 +65,7 @@ public final class Report {
                 md.append('\n');
                 continue;
             }
-            md.append("## ").append(test).append("\n\n| server | requests/s | CPU µs/request (user + sys) | user µs/request | p50 µs | p99 µs | RSS KiB | heap bytes/request |\n|---|---|---|---|---|---|---|---|\n");
+            md.append("## ").append(test).append("\n\n| server | requests/s | CPU µs/request (user + sys) | user µs/request | p50 µs | p99 µs | RSS KiB | heap bytes/request | mid-window heap bytes/request |\n|---|---|---|---|---|---|---|---|---|\n");
             Map<String, Double> medRps = new LinkedHashMap<>();
             Map<String, Double> medUser = new LinkedHashMap<>();
             Map<String, Double> medCpu = new LinkedHashMap<>();
@@ -83,7 +83,8 @@ public final class Report {
                         .append(cell(list, "userMicrosPerRequest", "%.3f")).append(" | ")
                         .append(cell(list, "p50Micros", "%.0f")).append(" | ").append(cell(list, "p99Micros", "%.0f"))
                         .append(" | ").append(cell(list, "rssKiB", "%.0f")).append(" | ")
-                        .append(cell(list, "allocBytesPerRequest", "%.2f")).append(" |\n");
+                        .append(cell(list, "allocBytesPerRequest", "%.2f")).append(" | ")
+                        .append(cell(list, "steadyAllocBytesPerRequest", "%.3f")).append(" |\n");
             }
             md.append('\n');
             for (String p : new String[] {"panamio-epoll", "panamio-io_uring"}) {
