@@ -309,6 +309,11 @@ public final class Demo {
             for (int i = 0; i < o.pipeline(); i++) {
                 System.arraycopy(message, 0, burst, i * message.length, message.length);
             }
+            // replies[k]: k messages, sent as one write (one copy into one pool buffer, not k of them)
+            java.lang.foreign.MemorySegment[] replies = new java.lang.foreign.MemorySegment[o.pipeline() + 1];
+            for (int k = 0; k <= o.pipeline(); k++) {
+                replies[k] = java.lang.foreign.MemorySegment.ofArray(burst).asSlice(0, (long) k * message.length);
+            }
             loop.execute(() -> {
                 for (int i = 0; i < o.connections(); i++) {
                     loop.connect(target, Duration.ofSeconds(10), (c, e) -> {
@@ -328,8 +333,10 @@ public final class Demo {
                                 partial += n;
                                 long whole = partial / message.length;
                                 partial -= whole * message.length;
-                                for (long k = 0; k < whole; k++) {
-                                    conn.write(message);
+                                while (whole > 0) {
+                                    int k = (int) Math.min(whole, o.pipeline());
+                                    conn.write(replies[k], null);
+                                    whole -= k;
                                 }
                             }
 
