@@ -4,7 +4,6 @@ import dev.panamio.core.CoreOp;
 import dev.panamio.core.Handle;
 import dev.panamio.core.LoopCore;
 import dev.panamio.core.PooledBuffer;
-import dev.panamio.sys.Completion;
 import dev.panamio.sys.ErrorKind;
 import dev.panamio.sys.OpKind;
 import dev.panamio.sys.Sockets;
@@ -529,9 +528,6 @@ public final class TcpConnection extends Handle {
         @Override
         protected void onComplete(long result, int flags) {
             if (kind == OpKind.RECV_SELECT) {
-                if ((flags & Completion.MORE) != 0) {
-                    restartDeadline(readTimeout()); // still receiving: an idle timeout counts from this data
-                }
                 onSelected(result);
                 return;
             }

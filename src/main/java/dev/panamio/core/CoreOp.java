@@ -26,6 +26,8 @@ public abstract class CoreOp extends Op {
     byte state = IDLE;
     /** Bytes this op holds on the gate while in the kernel (0 for ops that lend nothing). */
     long gateBytes;
+    /** The deadline it was submitted with ({@code <= 0}: none); a multishot op's counts from each result. */
+    long timeoutNanos;
     boolean onGate;
     private boolean timedOut;
     /** Gate FIFO links. */
@@ -121,21 +123,6 @@ public abstract class CoreOp extends Op {
         expireOrCancel(false);
     }
 
-    /**
-     * For a multishot op that produced a result and stays in the kernel: its deadline starts again,
-     * {@code timeoutNanos} from now ({@code <= 0}: none). Does nothing once a cancel has been requested.
-     */
-    public final void restartDeadline(long timeoutNanos) {
-        if (state != IN_KERNEL) {
-            return;
-        }
-        if (timeoutNanos > 0) {
-            loop.timers().schedule(deadlineNode, loop.now() + timeoutNanos);
-        } else if (deadlineNode.isScheduled()) {
-            loop.timers().remove(deadlineNode);
-        }
-    }
-
     /** Submits with a deadline {@code timeoutNanos} from now ({@code <= 0}: none). */
     public final void submit(long timeoutNanos) {
         loop.submit(this, timeoutNanos);
@@ -153,6 +140,9 @@ public abstract class CoreOp extends Op {
             if (submittedAt != 0) {
                 recordCompletion(result);
             }
+        } else if (timeoutNanos > 0 && state == IN_KERNEL) {
+            // A multishot op still in the kernel: its deadline is an idle one, counted from this result.
+            loop.timers().schedule(deadlineNode, loop.now() + timeoutNanos);
         }
         boolean cancelledByDeadline = timedOut;
         timedOut = timedOut && result < 0; // a deadline that lost the race to a result is no timeout

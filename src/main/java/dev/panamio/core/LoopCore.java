@@ -364,6 +364,7 @@ public final class LoopCore implements CompletionSink {
         if (op.state != CoreOp.IDLE) {
             throw new IllegalStateException("op already pending");
         }
+        op.timeoutNanos = timeoutNanos;
         if (timeoutNanos > 0) {
             timers.schedule(op.deadlineNode, now + timeoutNanos);
         }

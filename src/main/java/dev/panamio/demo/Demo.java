@@ -10,6 +10,7 @@ import dev.panamio.TcpOptions;
 import dev.panamio.Timeout;
 
 import java.io.PrintStream;
+import java.lang.foreign.MemorySegment;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -310,9 +311,9 @@ public final class Demo {
                 System.arraycopy(message, 0, burst, i * message.length, message.length);
             }
             // replies[k]: k messages, sent as one write (one copy into one pool buffer, not k of them)
-            java.lang.foreign.MemorySegment[] replies = new java.lang.foreign.MemorySegment[o.pipeline() + 1];
+            MemorySegment[] replies = new MemorySegment[o.pipeline() + 1];
             for (int k = 0; k <= o.pipeline(); k++) {
-                replies[k] = java.lang.foreign.MemorySegment.ofArray(burst).asSlice(0, (long) k * message.length);
+                replies[k] = MemorySegment.ofArray(burst).asSlice(0, (long) k * message.length);
             }
             loop.execute(() -> {
                 for (int i = 0; i < o.connections(); i++) {
