@@ -659,7 +659,8 @@ public final class TcpConnection extends Handle {
             core.pool().release(b);
             return;
         }
-        enqueue(b, len, callback);
+        enqueue(b, len, false);
+        queueCallback(callback);
         writeQueued();
     }
 
@@ -696,7 +697,9 @@ public final class TcpConnection extends Handle {
     }
 
     /**
-     * Writes a copy of {@code data}'s bytes.
+     * Writes a copy of {@code data}'s bytes. Copies are packed: they go to the end of the last queued copy
+     * while it has room and no send has it yet, then to new pool buffers, so many small writes hold few
+     * buffers (and count as few toward {@code maxQueued}).
      *
      * @param data     the bytes (heap or native)
      * @param callback runs once when written or failed; may be null
@@ -709,19 +712,25 @@ public final class TcpConnection extends Handle {
         }
         long total = data.byteSize();
         int size = core.pool().bufferSize();
-        int chunks = (int) Math.max(1, (total + size - 1) / size);
+        // The bytes go first to the end of the last queued copy, if it has room, then to new pool buffers:
+        // a run of small writes shares one buffer instead of holding one each.
+        int first = (int) Math.min(total, queue.room(writeOp.isPending() ? writeOp.inFlight : 0));
+        int chunks = (int) ((total - first + size - 1) / size);
         if (!admitWrite(chunks, callback)) {
             return;
         }
-        if (total == 0) {
-            enqueue(core.pool().takeForUser(), 0, callback);
+        if (first > 0) {
+            MemorySegment.copy(data, 0, queue.lastBuffer().segment(), queue.lastLength(), first);
+            queue.extendLast(first);
+            queued(first);
         }
-        for (long off = 0; off < total; off += size) {
+        for (long off = first; off < total; off += size) {
             int n = (int) Math.min(size, total - off);
             PooledBuffer b = core.pool().takeForUser();
             MemorySegment.copy(data, off, b.segment(), 0, n);
-            enqueue(b, n, off + n >= total ? callback : null);
+            enqueue(b, n, true);
         }
+        queueCallback(callback);
         writeQueued();
     }
 
@@ -761,8 +770,9 @@ public final class TcpConnection extends Handle {
         for (int i = 0; i < data.size(); i++) {
             Buffer d = data.get(i);
             int len = d.length();
-            enqueue(d.takeForWrite(), len, i == data.size() - 1 ? callback : null);
+            enqueue(d.takeForWrite(), len, false);
         }
+        queueCallback(callback);
         writeQueued();
     }
 
@@ -787,9 +797,35 @@ public final class TcpConnection extends Handle {
         return false;
     }
 
-    private void enqueue(PooledBuffer b, int len, Callback<Void> callback) {
-        queue.add(b, len, callback);
+    /** Queues a buffer's first {@code len} bytes; an empty buffer goes straight back to the pool. */
+    private void enqueue(PooledBuffer b, int len, boolean copy) {
+        if (len == 0) {
+            core.pool().release(b);
+            return;
+        }
+        queue.add(b, len, copy);
         core.queuedWrites(1);
+        queued(len);
+    }
+
+    /**
+     * The callback of a write whose bytes are queued: it runs when they are all written (or the writes fail).
+     * With nothing queued (a zero-length write) it runs after the current callback, in order with the
+     * callbacks already due.
+     */
+    private void queueCallback(Callback<Void> callback) {
+        if (callback == null) {
+            return;
+        }
+        if (queue.isEmpty() && !accounting) {
+            core.defer(() -> callback.complete(null, null));
+        } else {
+            queue.addCallback(callback);
+        }
+    }
+
+    /** {@code len} more bytes wait to be written: past the high watermark, the connection is not writable. */
+    private void queued(int len) {
         queuedBytes += len;
         if (writable && queuedBytes >= options.writeHighWatermark()) {
             writable = false;
@@ -868,10 +904,6 @@ public final class TcpConnection extends Handle {
      */
     private boolean sendNow() {
         while (!queue.isEmpty()) {
-            if (queue.remaining(0) == 0) {
-                onWritten(0);
-                continue;
-            }
             writeOp.prepare();
             long n = core.backend().sendNow(writeOp);
             writeOp.unprepare();
@@ -899,20 +931,16 @@ public final class TcpConnection extends Handle {
 
     private void account(long n) {
         while (n > 0 && !queue.isEmpty()) {
-            int remaining = queue.remaining(0);
-            if (n >= remaining) {
-                n -= remaining;
-                queuedBytes -= remaining;
-                completeFirstWrite(null);
-            } else {
-                queue.advance((int) n);
-                queuedBytes -= n;
-                n = 0;
+            int k = (int) Math.min(n, queue.remaining(0));
+            queue.advance(k);
+            queuedBytes -= k;
+            n -= k;
+            if (queue.remaining(0) == 0) {
+                removeFirstBuffer();
             }
         }
-        // Zero-length writes complete as soon as they reach the head.
-        while (!queue.isEmpty() && queue.remaining(0) == 0) {
-            completeFirstWrite(null);
+        while (queue.callbackDue()) {
+            runWriteCallback(null);
         }
         if (!writable && queuedBytes <= options.writeLowWatermark()) {
             writable = true;
@@ -920,32 +948,39 @@ public final class TcpConnection extends Handle {
         }
     }
 
-    @SuppressWarnings("unchecked")
-    private void completeFirstWrite(Throwable error) {
+    private void removeFirstBuffer() {
         PooledBuffer b = queue.buffer(0);
-        Callback<Void> cb = (Callback<Void>) queue.firstCallback();
         queue.removeFirst();
         core.queuedWrites(-1);
         core.pool().release(b);
-        if (cb != null) {
-            try {
-                cb.complete(null, error);
-            } catch (Throwable t) {
-                core.reportError(t);
-            }
-            core.afterCallback();
-        }
     }
 
+    @SuppressWarnings("unchecked")
+    private void runWriteCallback(Throwable error) {
+        Callback<Void> cb = (Callback<Void>) queue.pollCallback();
+        try {
+            cb.complete(null, error);
+        } catch (Throwable t) {
+            core.reportError(t);
+        }
+        core.afterCallback();
+    }
+
+    /**
+     * The writes still queued fail with {@code error} (and so does every later one); callbacks whose bytes
+     * were all written before still succeed, in order.
+     */
     private void failWrites(Throwable error) {
         if (writeError == null) {
             writeError = error;
         }
         while (!queue.isEmpty()) {
-            queuedBytes -= queue.remaining(0);
-            completeFirstWrite(error);
+            removeFirstBuffer();
         }
         queuedBytes = 0;
+        while (queue.hasCallback()) {
+            runWriteCallback(queue.callbackDue() ? null : error);
+        }
     }
 
     private void afterWriteQueueChange() {

@@ -2,20 +2,35 @@ package dev.panamio;
 
 import dev.panamio.core.PooledBuffer;
 
-import java.util.Arrays;
-
 /**
- * A connection's queued writes: a ring of (buffer, length, bytes already written, callback) in parallel
- * arrays, so queueing and completing writes allocates nothing once the ring has grown to its working size.
- * The callback of a write that spans several buffers sits on its last buffer. Loop thread only.
+ * A connection's queued writes, as two rings in parallel arrays, so queueing and completing writes allocates
+ * nothing once the rings have grown to their working size:
+ * <ul>
+ *   <li>the bytes: (buffer, end, bytes already written, copy) per buffer, never empty. A buffer that holds
+ *       copied bytes (from offset 0) takes further copies at its end while no send has it (see {@link #room}),
+ *       so small copying writes share buffers;</li>
+ *   <li>the callbacks: each with the position its write ends at, counted in bytes ever queued. A callback is
+ *       due once that many bytes are written, so it runs in write order and never before its own bytes
+ *       are written, however writes share buffers.</li>
+ * </ul>
+ * Loop thread only.
  */
 final class WriteQueue {
     private PooledBuffer[] buffers = new PooledBuffer[8];
     private int[] lengths = new int[8];
     private int[] written = new int[8];
-    private Callback<?>[] callbacks = new Callback<?>[8];
+    private boolean[] copies = new boolean[8];
     private int head;
     private int size;
+
+    private Callback<?>[] callbacks = new Callback<?>[8];
+    private long[] ends = new long[8];
+    private int callbackHead;
+    private int callbackCount;
+
+    /** Bytes ever queued and bytes ever written: callback positions are counted on this scale. */
+    private long queuedTotal;
+    private long writtenTotal;
 
     int size() {
         return size;
@@ -25,36 +40,51 @@ final class WriteQueue {
         return size == 0;
     }
 
-    void add(PooledBuffer buffer, int length, Callback<?> callback) {
+    /**
+     * Queues a buffer's first {@code length} bytes ({@code length > 0}).
+     *
+     * @param copy whether the buffer is the queue's own copy of the caller's bytes (more copies may be
+     *             appended to it); false for a caller's lease, whose buffer is written as is
+     */
+    void add(PooledBuffer buffer, int length, boolean copy) {
         if (size == buffers.length) {
-            grow();
+            growBuffers();
         }
         int i = (head + size) & (buffers.length - 1);
         buffers[i] = buffer;
         lengths[i] = length;
         written[i] = 0;
-        callbacks[i] = callback;
+        copies[i] = copy;
         size++;
+        queuedTotal += length;
     }
 
-    private void grow() {
-        int n = buffers.length;
-        PooledBuffer[] b = new PooledBuffer[n * 2];
-        int[] l = new int[n * 2];
-        int[] w = new int[n * 2];
-        Callback<?>[] c = new Callback<?>[n * 2];
-        for (int k = 0; k < size; k++) {
-            int i = (head + k) & (n - 1);
-            b[k] = buffers[i];
-            l[k] = lengths[i];
-            w[k] = written[i];
-            c[k] = callbacks[i];
+    /**
+     * Bytes that can still be appended to the last buffer: it holds a copy and is not among the first
+     * {@code busy} buffers, which a send has (the kernel may be reading them).
+     */
+    int room(int busy) {
+        if (size <= busy) {
+            return 0;
         }
-        buffers = b;
-        lengths = l;
-        written = w;
-        callbacks = c;
-        head = 0;
+        int i = at(size - 1);
+        return copies[i] ? buffers[i].capacity() - lengths[i] : 0;
+    }
+
+    /** Where appended bytes go: the last buffer from its current length (see {@link #room}). */
+    PooledBuffer lastBuffer() {
+        return buffers[at(size - 1)];
+    }
+
+    /** The last buffer's length: the offset in {@link #lastBuffer()} where appended bytes go. */
+    int lastLength() {
+        return lengths[at(size - 1)];
+    }
+
+    /** The last buffer grows by {@code n} bytes, already copied to its end. */
+    void extendLast(int n) {
+        lengths[at(size - 1)] += n;
+        queuedTotal += n;
     }
 
     private int at(int k) {
@@ -65,38 +95,90 @@ final class WriteQueue {
         return buffers[at(k)];
     }
 
-    /** Bytes of entry {@code k} not yet written. */
+    /** Bytes of buffer {@code k} not yet written. */
     int remaining(int k) {
         int i = at(k);
         return lengths[i] - written[i];
     }
 
-    /** Offset of the first unwritten byte of entry {@code k}. */
+    /** Offset of the first unwritten byte of buffer {@code k}. */
     int written(int k) {
         return written[at(k)];
     }
 
-    /** Marks {@code n} more bytes of the first entry written (less than its remaining bytes). */
+    /** Marks {@code n} more bytes of the first buffer written (at most its remaining bytes). */
     void advance(int n) {
         written[head] += n;
+        writtenTotal += n;
     }
 
-    Callback<?> firstCallback() {
-        return callbacks[head];
-    }
-
-    /** Removes the first entry. */
+    /** Removes the first buffer (the caller releases it). */
     void removeFirst() {
         buffers[head] = null;
-        callbacks[head] = null;
         head = (head + 1) & (buffers.length - 1);
         size--;
     }
 
-    void clearArrays() {
-        Arrays.fill(buffers, null);
-        Arrays.fill(callbacks, null);
+    /** The callback of the write whose bytes were queued last: due when every byte queued so far is written. */
+    void addCallback(Callback<?> callback) {
+        if (callbackCount == callbacks.length) {
+            growCallbacks();
+        }
+        int i = (callbackHead + callbackCount) & (callbacks.length - 1);
+        callbacks[i] = callback;
+        ends[i] = queuedTotal;
+        callbackCount++;
+    }
+
+    boolean hasCallback() {
+        return callbackCount > 0;
+    }
+
+    /** Whether the first callback's bytes are all written. */
+    boolean callbackDue() {
+        return callbackCount > 0 && ends[callbackHead] <= writtenTotal;
+    }
+
+    /** Removes and returns the first callback. */
+    Callback<?> pollCallback() {
+        Callback<?> c = callbacks[callbackHead];
+        callbacks[callbackHead] = null;
+        callbackHead = (callbackHead + 1) & (callbacks.length - 1);
+        callbackCount--;
+        return c;
+    }
+
+    private void growBuffers() {
+        int n = buffers.length;
+        PooledBuffer[] b = new PooledBuffer[n * 2];
+        int[] l = new int[n * 2];
+        int[] w = new int[n * 2];
+        boolean[] o = new boolean[n * 2];
+        for (int k = 0; k < size; k++) {
+            int i = (head + k) & (n - 1);
+            b[k] = buffers[i];
+            l[k] = lengths[i];
+            w[k] = written[i];
+            o[k] = copies[i];
+        }
+        buffers = b;
+        lengths = l;
+        written = w;
+        copies = o;
         head = 0;
-        size = 0;
+    }
+
+    private void growCallbacks() {
+        int n = callbacks.length;
+        Callback<?>[] c = new Callback<?>[n * 2];
+        long[] e = new long[n * 2];
+        for (int k = 0; k < callbackCount; k++) {
+            int i = (callbackHead + k) & (n - 1);
+            c[k] = callbacks[i];
+            e[k] = ends[i];
+        }
+        callbacks = c;
+        ends = e;
+        callbackHead = 0;
     }
 }

@@ -96,6 +96,8 @@ class LoopPropertiesTest {
         final List<String> violations = new ArrayList<>();
         final List<Throwable> loopErrors = new ArrayList<>();
         int nextId;
+        /** Per connection: the id of the last write whose callback ran (they must run in write order). */
+        final Map<TcpConnection, int[]> lastWrite = new java.util.IdentityHashMap<>();
         final boolean[][] stopped = new boolean[SLOTS][];
 
         /** The flag of the slot's current continuous read (set by STOP_READING). */
@@ -154,8 +156,17 @@ class LoopPropertiesTest {
                 }
                 case WRITE -> {
                     if (usable) {
-                        int id = expect("write " + a.arg());
-                        c.write(new byte[a.arg()], (v, err) -> called(id));
+                        // A quarter are small (0..49 bytes), to exercise writes sharing a buffer.
+                        int size = a.arg() % 4 == 0 ? a.arg() % 50 : a.arg();
+                        int id = expect("write " + size);
+                        int[] last = lastWrite.computeIfAbsent(c, k -> new int[] {-1});
+                        c.write(new byte[size], (v, err) -> {
+                            called(id);
+                            if (id < last[0]) {
+                                violations.add("write callback " + id + " ran after " + last[0] + " of the same connection");
+                            }
+                            last[0] = Math.max(last[0], id);
+                        });
                     }
                 }
                 case READ -> {

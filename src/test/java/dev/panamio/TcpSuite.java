@@ -631,6 +631,189 @@ abstract class TcpSuite extends BackendSuite {
     }
 
     @Test
+    void smallCopyingWritesShareBuffersAndKeepTheirOrderAndCallbacks() throws Exception {
+        // 6,000 small copying writes (lines of 11 bytes, every 500th with a callback, a lease written as is
+        // after line 3,000) to a peer that does not read yet. Copies go to the end of the last queued copy
+        // while it has room, so the queue holds ~66 KB in ~20 buffers of 4 KiB, not one buffer per write;
+        // then the peer reads, and every byte must arrive once and in order, each callback after its bytes.
+        EventLoop loop = started(builder().bufferSize(4096).writeTimeout(Timeout.NONE));
+        CompletableFuture<TcpConnection> accepted = new CompletableFuture<>();
+        TcpServer server = onLoop(loop, () -> loop.listen(ANY_LOCAL, SMALL_SEND_BUFFER, accepted::complete));
+        int lines = 6_000;
+        byte[] lease = "<lease written as is>\n".getBytes(StandardCharsets.US_ASCII);
+        java.io.ByteArrayOutputStream expected = new java.io.ByteArrayOutputStream();
+        for (int i = 0; i < lines; i++) {
+            expected.writeBytes(String.format("line %05d\n", i).getBytes(StandardCharsets.US_ASCII));
+            if (i == lines / 2) {
+                expected.writeBytes(lease);
+            }
+        }
+        List<Integer> callbacks = new CopyOnWriteArrayList<>();
+        List<Long> queuedWhenCalled = new CopyOnWriteArrayList<>();
+        try (Socket s = client(server.localAddress())) {
+            s.setReceiveBufferSize(4096);
+            TcpConnection c = accepted.get(30, TimeUnit.SECONDS);
+            LoopStats queued = onLoop(loop, () -> {
+                for (int i = 0; i < lines; i++) {
+                    byte[] line = String.format("line %05d\n", i).getBytes(StandardCharsets.US_ASCII);
+                    if (i % 500 == 499) {
+                        int n = i;
+                        c.write(line, (v, e) -> {
+                            callbacks.add(e == null ? n : -1);
+                            queuedWhenCalled.add(c.queuedBytes());
+                        });
+                    } else {
+                        c.write(line);
+                    }
+                    if (i == lines / 2) {
+                        c.write(loop.allocateBuffer().append(lease));
+                    }
+                }
+                return loop.stats();
+            });
+            long held = queued.leasedBytes() + queued.lentBytes() - backendRingBytes(queued);
+            // ~66 KB is 17 full buffers; the lease, the buffer after it and a first send that took one line
+            // alone (io_uring submits at once) leave a few part-filled. One buffer per write would be 6,000.
+            assertThat(held).as("native bytes the queued writes hold").isLessThanOrEqualTo(24L * 4096);
+            assertThat(queued.opsQueued()).as("queued write buffers").isLessThanOrEqualTo(24);
+            byte[] want = expected.toByteArray();
+            byte[] got = new byte[want.length];
+            InputStream in = s.getInputStream();
+            int off = 0;
+            while (off < got.length) {
+                int n = in.read(got, off, Math.min(997, got.length - off));
+                assertThat(n).as("bytes before EOF").isPositive();
+                off += n;
+            }
+            assertThat(new String(got, StandardCharsets.US_ASCII)).isEqualTo(new String(want, StandardCharsets.US_ASCII));
+            long deadline = System.nanoTime() + TestTimes.patience().toNanos();
+            while (callbacks.size() < lines / 500 && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            List<Integer> order = new ArrayList<>();
+            for (int i = 499; i < lines; i += 500) {
+                order.add(i);
+            }
+            assertThat(callbacks).as("callbacks, in write order").isEqualTo(order);
+            for (int k = 0; k < order.size(); k++) {
+                int line = order.get(k);
+                long end = 11L * (line + 1) + (line >= lines / 2 ? lease.length : 0);
+                // A callback runs once its write's bytes are written: at most the bytes after them still wait.
+                assertThat(queuedWhenCalled.get(k)).as("bytes queued when line %d's callback ran", line).isLessThanOrEqualTo(want.length - end);
+            }
+            s.setSoTimeout(300);
+            assertThatThrownBy(() -> s.getInputStream().read()).as("nothing more").isInstanceOf(java.net.SocketTimeoutException.class);
+        }
+    }
+
+    @Test
+    void writesOfEveryKindAndSizeArriveInOrderWithTheirCallbacksInOrder() throws Exception {
+        // 4,000 writes, in batches from loop tasks while the peer reads (so sends are in flight as more
+        // writes queue): copies from byte[], ByteBuffer and MemorySegment of 0 bytes to 40 KB, leases and
+        // lists of leases written as they are; a third with callbacks. The bytes are a running counter: the
+        // peer checks every one; each callback must run in write order, once, after its own bytes left.
+        long seed = new Random().nextLong();
+        Random r = new Random(seed);
+        EventLoop loop = started(builder().bufferSize(4096).writeTimeout(Timeout.NONE));
+        CompletableFuture<TcpConnection> accepted = new CompletableFuture<>();
+        // A kernel send buffer of 128 KiB: the writer outruns it, so sends wait for room while more writes queue
+        // (a smaller one meets delayed ACKs on loopback, whose segments are 64 KiB, and crawls).
+        TcpServer server = onLoop(loop, () -> loop.listen(ANY_LOCAL, TcpOptions.defaults().withSocketBuffers(65_536, 0), accepted::complete));
+        List<Long> callbackEnds = new CopyOnWriteArrayList<>();
+        List<String> violations = new CopyOnWriteArrayList<>();
+        long[] total = new long[1];
+        try (Socket s = client(server.localAddress())) {
+            TcpConnection c = accepted.get(30, TimeUnit.SECONDS);
+            CompletableFuture<Long> all = new CompletableFuture<>();
+            Thread writer = new Thread(() -> {
+                try {
+                    for (int batch = 0; batch < 200; batch++) {
+                        onLoop(loop, () -> {
+                            for (int i = 0; i < 20; i++) {
+                                writeRandom(loop, c, r, total, callbackEnds, violations);
+                            }
+                            return null;
+                        });
+                    }
+                    all.complete(total[0]);
+                } catch (Throwable e) {
+                    all.completeExceptionally(e);
+                }
+            });
+            writer.start();
+            InputStream in = s.getInputStream();
+            byte[] chunk = new byte[16_384];
+            long read = 0;
+            while (!all.isDone() || read < total[0]) {
+                int n = in.read(chunk, 0, (int) Math.min(chunk.length, Math.max(1, (all.isDone() ? all.get() : Long.MAX_VALUE) - read)));
+                assertThat(n).as("bytes before EOF (seed %d)", seed).isPositive();
+                for (int i = 0; i < n; i++) {
+                    if (chunk[i] != (byte) ((read + i) % 251)) {
+                        throw new AssertionError("byte " + (read + i) + " is " + chunk[i] + ", want " + (read + i) % 251 + " (seed " + seed + ")");
+                    }
+                }
+                read += n;
+            }
+            writer.join(TestTimes.patience().toMillis());
+            assertThat(read).isEqualTo(all.get());
+            long deadline = System.nanoTime() + TestTimes.patience().toNanos();
+            while (onLoop(loop, () -> c.queuedBytes()) > 0 && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertThat(violations).as("seed %d", seed).isEmpty();
+            for (int k = 1; k < callbackEnds.size(); k++) {
+                assertThat(callbackEnds.get(k)).as("callback %d ran in write order (seed %d)", k, seed).isGreaterThanOrEqualTo(callbackEnds.get(k - 1));
+            }
+            assertThat(callbackEnds).as("callbacks run (seed %d)", seed).isNotEmpty();
+            assertThat(callbackEnds.getLast()).isLessThanOrEqualTo(read);
+            s.setSoTimeout(300);
+            assertThatThrownBy(() -> s.getInputStream().read()).as("nothing more").isInstanceOf(java.net.SocketTimeoutException.class);
+        }
+    }
+
+    /** One random write continuing the running counter; its callback checks that its bytes have left the queue. */
+    private static void writeRandom(EventLoop loop, TcpConnection c, Random r, long[] total, List<Long> callbackEnds,
+                                    List<String> violations) {
+        int pick = r.nextInt(10);
+        int size = pick < 4 ? r.nextInt(65) : pick < 8 ? r.nextInt(5000) : r.nextInt(40_000);
+        long start = total[0];
+        long end = start + size;
+        Callback<Void> cb = r.nextInt(3) != 0 ? null : (v, e) -> {
+            if (e != null) {
+                violations.add("write ending at " + end + " failed: " + e);
+            }
+            // Every byte queued after this write's end may still wait, none before it.
+            long queuedTotal = total[0];
+            if (c.queuedBytes() > queuedTotal - end) {
+                violations.add("callback of the write ending at " + end + " ran with " + c.queuedBytes()
+                        + " bytes queued, more than the " + (queuedTotal - end) + " written after it");
+            }
+            callbackEnds.add(end);
+        };
+        byte[] bytes = new byte[size];
+        for (int i = 0; i < size; i++) {
+            bytes[i] = (byte) ((start + i) % 251);
+        }
+        total[0] = end;
+        int kind = r.nextInt(5);
+        if (kind == 3 && size > 0 && size <= loop.bufferSize()) {
+            c.write(loop.allocateBuffer().append(bytes), cb);
+        } else if (kind == 4 && size > 1 && size <= loop.bufferSize()) {
+            int cut = 1 + r.nextInt(size - 1);
+            c.write(List.of(loop.allocateBuffer().append(Arrays.copyOfRange(bytes, 0, cut)),
+                    loop.allocateBuffer().append(Arrays.copyOfRange(bytes, cut, size))), cb);
+        } else if (kind == 1) {
+            c.write(java.nio.ByteBuffer.wrap(bytes), cb);
+        } else if (kind == 2) {
+            java.lang.foreign.MemorySegment seg = java.lang.foreign.Arena.ofAuto().allocate(Math.max(1, size)).asSlice(0, size);
+            seg.copyFrom(java.lang.foreign.MemorySegment.ofArray(bytes));
+            c.write(seg, cb);
+        } else {
+            c.write(bytes, cb);
+        }
+    }
+
+    @Test
     void aTimerSetByAReadHandlerAfterALongWaitCountsFromTheRead() throws Exception {
         // The loop blocks in the kernel for most of a second (no timer is due); then data arrives and its
         // handler sets a 400 ms timer. Counted from a clock read before the wait, it would fire at once; the
