@@ -86,6 +86,8 @@ public final class TcpConnection extends Handle {
     /** While {@link #onWritten} accounts for written bytes: no new send may start. */
     private boolean accounting;
     private boolean writable = true;
+    /** Read backpressure: the queued writes reached the high watermark, and a continuous read waits (see {@link #holdReads}). */
+    private boolean readsHeld;
     private Consumer<TcpConnection> writabilityHandler;
     private Throwable writeError;
     private boolean outputShutdown;
@@ -389,8 +391,35 @@ public final class TcpConnection extends Handle {
         return readDeadline >= 0 ? readDeadline : readTimeoutNanos;
     }
 
+    /** Whether the active read waits for the write backlog to drain (read backpressure; continuous reads only). */
+    private boolean readHeld() {
+        return readsHeld && !oneShot;
+    }
+
+    /** The queued writes reached the high watermark: a continuous read pauses (see {@link TcpOptions#readBackpressure()}). */
+    private void holdReads() {
+        readsHeld = true;
+        if (reading && !oneShot) {
+            readOp.cancel();
+            recvOp.cancel();
+        }
+    }
+
+    /** The queued writes fell to the low watermark, or failed: a paused read goes on, after the current callback. */
+    private void releaseReads() {
+        if (readsHeld) {
+            readsHeld = false;
+            core.nextTick(() -> {
+                if (!readsHeld) {
+                    deliverStash();
+                    armReadIfIdle();
+                }
+            });
+        }
+    }
+
     private void armReadIfIdle() {
-        if (!reading || closing || eof || readOp.isPending() || recvOp.isPending()) {
+        if (!reading || readHeld() || closing || eof || readOp.isPending() || recvOp.isPending()) {
             return;
         }
         readOp.kind = core.backend().supportsSelectedBuffers() && !ringDry ? OpKind.RECV_SELECT : OpKind.POLL_READABLE;
@@ -414,8 +443,8 @@ public final class TcpConnection extends Handle {
             return;
         }
         ReadHandler h = reader;
-        if (!reading || h == null || (!fromStash && hasStash())) {
-            stash(data); // paused meanwhile, or older data still to be delivered: keep it, in order
+        if (!reading || h == null || readHeld() || (!fromStash && hasStash())) {
+            stash(data); // stopped or held meanwhile, or older data still to be delivered: keep it, in order
             return;
         }
         if (oneShot) {
@@ -447,7 +476,7 @@ public final class TcpConnection extends Handle {
 
     /** A read began with data stashed: hands it over in order, then an EOF that came after it. */
     private void deliverStash() {
-        while (!closing && reading && reader != null && hasStash()) {
+        while (!closing && reading && reader != null && !readHeld() && hasStash()) {
             deliverData(stash.pollFirst(), true);
         }
         if (closing) {
@@ -637,7 +666,9 @@ public final class TcpConnection extends Handle {
     }
 
     /**
-     * Writes a lease's bytes without copying; the write owns the lease until {@code callback}.
+     * Writes a lease's bytes without copying; the write owns the lease until {@code callback}. (One exception
+     * keeps a backlog's memory in proportion to its bytes: when earlier writes still wait and the lease holds a
+     * quarter of its buffer or less, its bytes are copied behind them and its buffer is freed at once.)
      *
      * @param data     the lease (ended by this call)
      * @param callback runs once when every byte is written or the write failed
@@ -659,7 +690,7 @@ public final class TcpConnection extends Handle {
             core.pool().release(b);
             return;
         }
-        enqueue(b, len, false);
+        enqueueLease(b, len);
         queueCallback(callback);
         writeQueued();
     }
@@ -712,24 +743,11 @@ public final class TcpConnection extends Handle {
         }
         long total = data.byteSize();
         int size = core.pool().bufferSize();
-        // The bytes go first to the end of the last queued copy, if it has room, then to new pool buffers:
-        // a run of small writes shares one buffer instead of holding one each.
-        int first = (int) Math.min(total, queue.room(writeOp.isPending() ? writeOp.inFlight : 0));
-        int chunks = (int) ((total - first + size - 1) / size);
+        int chunks = (int) ((total - Math.min(total, appendRoom()) + size - 1) / size);
         if (!admitWrite(chunks, callback)) {
             return;
         }
-        if (first > 0) {
-            MemorySegment.copy(data, 0, queue.lastBuffer().segment(), queue.lastLength(), first);
-            queue.extendLast(first);
-            queued(first);
-        }
-        for (long off = first; off < total; off += size) {
-            int n = (int) Math.min(size, total - off);
-            PooledBuffer b = core.pool().takeForUser();
-            MemorySegment.copy(data, off, b.segment(), 0, n);
-            enqueue(b, n, true);
-        }
+        queueCopy(data, 0, total);
         queueCallback(callback);
         writeQueued();
     }
@@ -770,7 +788,7 @@ public final class TcpConnection extends Handle {
         for (int i = 0; i < data.size(); i++) {
             Buffer d = data.get(i);
             int len = d.length();
-            enqueue(d.takeForWrite(), len, false);
+            enqueueLease(d.takeForWrite(), len);
         }
         queueCallback(callback);
         writeQueued();
@@ -795,6 +813,46 @@ public final class TcpConnection extends Handle {
             core.reportError(refused);
         }
         return false;
+    }
+
+    /** Bytes the last queued copy can still take (see {@link WriteQueue#room}). */
+    private int appendRoom() {
+        return queue.room(writeOp.isPending() ? writeOp.inFlight : 0);
+    }
+
+    /**
+     * Queues a copy of {@code total} bytes of {@code src} from {@code srcOffset}: first at the end of the last
+     * queued copy while it has room, then in new pool buffers, so a run of small writes shares buffers.
+     */
+    private void queueCopy(MemorySegment src, long srcOffset, long total) {
+        int first = (int) Math.min(total, appendRoom());
+        if (first > 0) {
+            MemorySegment.copy(src, srcOffset, queue.lastBuffer().segment(), queue.lastLength(), first);
+            queue.extendLast(first);
+            queued(first);
+        }
+        int size = core.pool().bufferSize();
+        for (long off = first; off < total; off += size) {
+            int n = (int) Math.min(size, total - off);
+            PooledBuffer b = core.pool().takeForUser();
+            MemorySegment.copy(src, srcOffset + off, b.segment(), 0, n);
+            enqueue(b, n, true);
+        }
+    }
+
+    /**
+     * Queues a lease's buffer as is; or, when writes already wait and it holds a quarter of its capacity or
+     * less, copies its bytes to the queue's last copy and frees it at once. So a backlog of small chunks (an
+     * echo whose peer does not read) holds memory in proportion to its bytes, not a whole buffer per chunk;
+     * with nothing queued, the lease itself goes out (zero copy).
+     */
+    private void enqueueLease(PooledBuffer b, int len) {
+        if (len <= b.capacity() / 4 && !queue.isEmpty()) {
+            queueCopy(b.segment(), 0, len);
+            core.pool().release(b);
+        } else {
+            enqueue(b, len, false);
+        }
     }
 
     /** Queues a buffer's first {@code len} bytes; an empty buffer goes straight back to the pool. */
@@ -830,6 +888,9 @@ public final class TcpConnection extends Handle {
         if (writable && queuedBytes >= options.writeHighWatermark()) {
             writable = false;
             fireWritability();
+            if (options.readBackpressure()) {
+                holdReads();
+            }
         }
     }
 
@@ -945,6 +1006,7 @@ public final class TcpConnection extends Handle {
         if (!writable && queuedBytes <= options.writeLowWatermark()) {
             writable = true;
             fireWritability();
+            releaseReads();
         }
     }
 
@@ -978,6 +1040,7 @@ public final class TcpConnection extends Handle {
             removeFirstBuffer();
         }
         queuedBytes = 0;
+        releaseReads(); // nothing waits to be written now: reading goes on and meets the connection's fate
         while (queue.hasCallback()) {
             runWriteCallback(queue.callbackDue() ? null : error);
         }
@@ -1282,6 +1345,9 @@ public final class TcpConnection extends Handle {
                 return;
             }
             failWrites(new ClosedException("connection closed"));
+            if (closed) {
+                return; // the failed writes' callbacks (or the tasks run after them) finished the close
+            }
         }
         closed = true;
         while (hasStash()) {

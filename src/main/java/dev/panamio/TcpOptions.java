@@ -13,7 +13,7 @@ import java.util.Objects;
  * @see EventLoop#listen(java.net.InetSocketAddress, TcpOptions, java.util.function.Consumer)
  */
 public final class TcpOptions {
-    private static final TcpOptions DEFAULTS = new TcpOptions(1024, false, true, false, null, null, 64 * 1024, 32 * 1024, 0, 0);
+    private static final TcpOptions DEFAULTS = new TcpOptions(1024, false, true, false, null, null, 64 * 1024, 32 * 1024, 0, 0, true);
 
     private final int backlog;
     private final boolean reusePort;
@@ -25,10 +25,11 @@ public final class TcpOptions {
     private final int writeLowWatermark;
     private final int sendBufferSize;
     private final int receiveBufferSize;
+    private final boolean readBackpressure;
 
     private TcpOptions(int backlog, boolean reusePort, boolean noDelay, boolean keepAlive, Duration readTimeout,
                        Duration writeTimeout, int writeHighWatermark, int writeLowWatermark, int sendBufferSize,
-                       int receiveBufferSize) {
+                       int receiveBufferSize, boolean readBackpressure) {
         this.backlog = backlog;
         this.reusePort = reusePort;
         this.noDelay = noDelay;
@@ -39,11 +40,12 @@ public final class TcpOptions {
         this.writeLowWatermark = writeLowWatermark;
         this.sendBufferSize = sendBufferSize;
         this.receiveBufferSize = receiveBufferSize;
+        this.readBackpressure = readBackpressure;
     }
 
     /**
      * Backlog 1024, SO_REUSEADDR on (always), SO_REUSEPORT off, TCP_NODELAY on, keep-alive off, the loop's
-     * read and write timeouts, write watermarks 64 KiB high / 32 KiB low.
+     * read and write timeouts, write watermarks 64 KiB high / 32 KiB low, read backpressure on.
      *
      * @return the defaults
      */
@@ -133,7 +135,7 @@ public final class TcpOptions {
         if (backlog < 1) {
             throw new IllegalArgumentException("backlog must be at least 1, was " + backlog);
         }
-        return new TcpOptions(backlog, reusePort, noDelay, keepAlive, readTimeout, writeTimeout, writeHighWatermark, writeLowWatermark, sendBufferSize, receiveBufferSize);
+        return new TcpOptions(backlog, reusePort, noDelay, keepAlive, readTimeout, writeTimeout, writeHighWatermark, writeLowWatermark, sendBufferSize, receiveBufferSize, readBackpressure);
     }
 
     /**
@@ -143,7 +145,7 @@ public final class TcpOptions {
      * @return a copy
      */
     public TcpOptions withReusePort(boolean on) {
-        return new TcpOptions(backlog, on, noDelay, keepAlive, readTimeout, writeTimeout, writeHighWatermark, writeLowWatermark, sendBufferSize, receiveBufferSize);
+        return new TcpOptions(backlog, on, noDelay, keepAlive, readTimeout, writeTimeout, writeHighWatermark, writeLowWatermark, sendBufferSize, receiveBufferSize, readBackpressure);
     }
 
     /**
@@ -153,7 +155,7 @@ public final class TcpOptions {
      * @return a copy
      */
     public TcpOptions withNoDelay(boolean on) {
-        return new TcpOptions(backlog, reusePort, on, keepAlive, readTimeout, writeTimeout, writeHighWatermark, writeLowWatermark, sendBufferSize, receiveBufferSize);
+        return new TcpOptions(backlog, reusePort, on, keepAlive, readTimeout, writeTimeout, writeHighWatermark, writeLowWatermark, sendBufferSize, receiveBufferSize, readBackpressure);
     }
 
     /**
@@ -163,7 +165,7 @@ public final class TcpOptions {
      * @return a copy
      */
     public TcpOptions withKeepAlive(boolean on) {
-        return new TcpOptions(backlog, reusePort, noDelay, on, readTimeout, writeTimeout, writeHighWatermark, writeLowWatermark, sendBufferSize, receiveBufferSize);
+        return new TcpOptions(backlog, reusePort, noDelay, on, readTimeout, writeTimeout, writeHighWatermark, writeLowWatermark, sendBufferSize, receiveBufferSize, readBackpressure);
     }
 
     /**
@@ -174,7 +176,7 @@ public final class TcpOptions {
      */
     public TcpOptions withReadTimeout(Duration timeout) {
         Timeout.toNanos(timeout, "read");
-        return new TcpOptions(backlog, reusePort, noDelay, keepAlive, timeout, writeTimeout, writeHighWatermark, writeLowWatermark, sendBufferSize, receiveBufferSize);
+        return new TcpOptions(backlog, reusePort, noDelay, keepAlive, timeout, writeTimeout, writeHighWatermark, writeLowWatermark, sendBufferSize, receiveBufferSize, readBackpressure);
     }
 
     /**
@@ -185,7 +187,7 @@ public final class TcpOptions {
      */
     public TcpOptions withWriteTimeout(Duration timeout) {
         Timeout.toNanos(timeout, "write");
-        return new TcpOptions(backlog, reusePort, noDelay, keepAlive, readTimeout, timeout, writeHighWatermark, writeLowWatermark, sendBufferSize, receiveBufferSize);
+        return new TcpOptions(backlog, reusePort, noDelay, keepAlive, readTimeout, timeout, writeHighWatermark, writeLowWatermark, sendBufferSize, receiveBufferSize, readBackpressure);
     }
 
     /**
@@ -199,7 +201,7 @@ public final class TcpOptions {
         if (high < 1 || low < 0 || low >= high) {
             throw new IllegalArgumentException("need 0 <= low < high, was low " + low + ", high " + high);
         }
-        return new TcpOptions(backlog, reusePort, noDelay, keepAlive, readTimeout, writeTimeout, high, low, sendBufferSize, receiveBufferSize);
+        return new TcpOptions(backlog, reusePort, noDelay, keepAlive, readTimeout, writeTimeout, high, low, sendBufferSize, receiveBufferSize, readBackpressure);
     }
 
     /**
@@ -232,7 +234,32 @@ public final class TcpOptions {
             throw new IllegalArgumentException("socket buffer sizes must not be negative");
         }
         return new TcpOptions(backlog, reusePort, noDelay, keepAlive, readTimeout, writeTimeout, writeHighWatermark,
-                writeLowWatermark, sendBytes, receiveBytes);
+                writeLowWatermark, sendBytes, receiveBytes, readBackpressure);
+    }
+
+    /**
+     * Returns whether a connection's continuous read pauses while its writes are backed up: from the moment
+     * its queued bytes reach the write high watermark until they fall to the low one. The kernel's receive
+     * buffer then fills and TCP slows the peer, so a peer that sends without reading what it is sent (to an
+     * echo, or pipelined requests) makes the connection hold at most about the high watermark, not every
+     * answer to everything it sent. One-shot reads are not paused. The pause is per connection: a proxy that
+     * writes what it reads on A to B pauses A itself ({@link TcpConnection#onWritabilityChanged} of B).
+     *
+     * @return whether read backpressure is on (the default)
+     */
+    public boolean readBackpressure() {
+        return readBackpressure;
+    }
+
+    /**
+     * Returns a copy.
+     *
+     * @param on whether a continuous read pauses while the connection is not writable (see {@link #readBackpressure()})
+     * @return a copy
+     */
+    public TcpOptions withReadBackpressure(boolean on) {
+        return new TcpOptions(backlog, reusePort, noDelay, keepAlive, readTimeout, writeTimeout, writeHighWatermark,
+                writeLowWatermark, sendBufferSize, receiveBufferSize, on);
     }
 
     long readTimeoutNanos(long loopDefault) {
@@ -249,13 +276,13 @@ public final class TcpOptions {
                 && t.keepAlive == keepAlive && Objects.equals(t.readTimeout, readTimeout)
                 && Objects.equals(t.writeTimeout, writeTimeout) && t.writeHighWatermark == writeHighWatermark
                 && t.writeLowWatermark == writeLowWatermark && t.sendBufferSize == sendBufferSize
-                && t.receiveBufferSize == receiveBufferSize;
+                && t.receiveBufferSize == receiveBufferSize && t.readBackpressure == readBackpressure;
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(backlog, reusePort, noDelay, keepAlive, readTimeout, writeTimeout, writeHighWatermark,
-                writeLowWatermark, sendBufferSize, receiveBufferSize);
+                writeLowWatermark, sendBufferSize, receiveBufferSize, readBackpressure);
     }
 
     @Override
@@ -263,6 +290,6 @@ public final class TcpOptions {
         return "TcpOptions[backlog=" + backlog + ", reusePort=" + reusePort + ", noDelay=" + noDelay
                 + ", keepAlive=" + keepAlive + ", readTimeout=" + readTimeout + ", writeTimeout=" + writeTimeout
                 + ", writeWatermarks=" + writeHighWatermark + "/" + writeLowWatermark
-                + ", socketBuffers=" + sendBufferSize + "/" + receiveBufferSize + "]";
+                + ", socketBuffers=" + sendBufferSize + "/" + receiveBufferSize + ", readBackpressure=" + readBackpressure + "]";
     }
 }

@@ -524,6 +524,167 @@ abstract class TcpSuite extends BackendSuite {
     }
 
     @Test
+    void anEchoWhosePeerDoesNotReadHoldsMemoryInProportionToItsBacklog() throws Exception {
+        // A peer sends 1,500 messages of 40 bytes in bursts, so they arrive in many small reads, and reads
+        // nothing back. The zero-copy echo queues each read's lease; once writes wait, a small lease is copied
+        // behind them and its 16-KiB buffer freed at once, so what the echo holds follows the backlog's bytes
+        // (one buffer per read would be hundreds of buffers for these 60 KB).
+        EventLoop loop = started(builder().writeTimeout(Timeout.NONE));
+        CompletableFuture<TcpConnection> accepted = new CompletableFuture<>();
+        java.util.concurrent.atomic.AtomicLong received = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicInteger reads = new java.util.concurrent.atomic.AtomicInteger();
+        TcpServer server = onLoop(loop, () -> loop.listen(ANY_LOCAL, SMALL_SEND_BUFFER, conn -> {
+            accepted.complete(conn);
+            conn.startReading((c, data) -> {
+                received.addAndGet(data.length());
+                reads.incrementAndGet();
+                c.write(data);
+            });
+        }));
+        int messages = 1_500;
+        try (Socket s = new Socket()) {
+            // A small receive buffer, so the echo backs up soon; a send buffer that takes every message at
+            // once, so the peer never blocks in write (a writer blocked on a full loopback socket can lose the
+            // ACKs it waits for, and its data then crawls through retransmission timeouts).
+            s.setReceiveBufferSize(4096);
+            s.setSendBufferSize(1 << 20);
+            s.setTcpNoDelay(true);
+            s.connect(server.localAddress(), (int) TestTimes.patience().toMillis());
+            TcpConnection c = accepted.get(30, TimeUnit.SECONDS);
+            OutputStream out = s.getOutputStream();
+            byte[] message = new byte[40];
+            for (int i = 0; i < messages; i++) {
+                out.write(message);
+                if (i % 5 == 4) {
+                    Thread.sleep(1);
+                }
+            }
+            long deadline = System.nanoTime() + TestTimes.patience().toNanos();
+            while (received.get() < messages * 40L && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertThat(received.get()).isEqualTo(messages * 40L);
+            LoopStats st = onLoop(loop, loop::stats);
+            long queued = onLoop(loop, c::queuedBytes);
+            long held = st.leasedBytes() + st.lentBytes() - backendRingBytes(st);
+            int size = loop.bufferSize();
+            System.out.printf("[%s] echo backlog: %d reads, %d bytes queued, %d bytes of buffers held%n",
+                    backend(), reads.get(), queued, held);
+            assertThat(reads.get()).as("reads (the test needs many small ones)").isGreaterThan(50);
+            assertThat(queued).as("bytes queued (the peer reads nothing)").isGreaterThan(10_000);
+            assertThat(held).as("buffer bytes held for %d queued bytes", queued).isLessThanOrEqualTo((queued / size + 4) * size);
+        }
+    }
+
+    /** A peer that writes {@code total} patterned bytes and reads nothing until told; its writes never block on its own buffers. */
+    static Socket floodingPeer(InetSocketAddress server) throws IOException {
+        Socket s = new Socket();
+        s.setReceiveBufferSize(4096);
+        s.setSendBufferSize(1 << 20);
+        s.setTcpNoDelay(true);
+        s.connect(server, (int) TestTimes.patience().toMillis());
+        s.setSoTimeout((int) TestTimes.patience().toMillis());
+        return s;
+    }
+
+    static byte[] pattern(int n) {
+        byte[] b = new byte[n];
+        for (int i = 0; i < n; i++) {
+            b[i] = (byte) (i % 253);
+        }
+        return b;
+    }
+
+    /** Waits until {@code counter} has not moved for 300 ms; returns its value. */
+    static long whenSettled(java.util.concurrent.atomic.AtomicLong counter) throws InterruptedException {
+        long deadline = System.nanoTime() + TestTimes.patience().toNanos();
+        long last = -1;
+        while (System.nanoTime() < deadline) {
+            long now = counter.get();
+            if (now == last) {
+                return now;
+            }
+            last = now;
+            Thread.sleep(300);
+        }
+        throw new AssertionError("never settled: " + counter.get());
+    }
+
+    @Test
+    void anEchoPausesReadingWhileItsPeerDoesNotReadAndLosesNothing() throws Exception {
+        // The peer sends 300 KB and reads nothing: the echo's queued writes reach the high watermark (64 KiB)
+        // and its read pauses, so it takes in little more than that while the rest waits in the kernel's
+        // buffers. Then the peer reads: the echo resumes and every byte comes back, in order.
+        EventLoop loop = started(builder().writeTimeout(Timeout.NONE));
+        CompletableFuture<TcpConnection> accepted = new CompletableFuture<>();
+        java.util.concurrent.atomic.AtomicLong received = new java.util.concurrent.atomic.AtomicLong();
+        TcpServer server = onLoop(loop, () -> loop.listen(ANY_LOCAL, SMALL_SEND_BUFFER, conn -> {
+            accepted.complete(conn);
+            conn.startReading((c, data) -> {
+                received.addAndGet(data.length());
+                c.write(data);
+            });
+        }));
+        byte[] sent = pattern(300_000);
+        try (Socket s = floodingPeer(server.localAddress())) {
+            TcpConnection c = accepted.get(30, TimeUnit.SECONDS);
+            s.getOutputStream().write(sent);
+            long taken = whenSettled(received);
+            long queued = onLoop(loop, c::queuedBytes);
+            System.out.printf("[%s] read backpressure: %d of %d bytes read while the peer reads nothing; %d queued%n",
+                    backend(), taken, sent.length, queued);
+            assertThat(onLoop(loop, c::isWritable)).isFalse();
+            assertThat(queued).as("bytes queued").isLessThanOrEqualTo(64 * 1024 + loop.bufferSize());
+            assertThat(taken).as("bytes the echo read").isLessThan(200_000);
+            assertThat(readFully(s.getInputStream(), sent.length)).isEqualTo(sent);
+            assertThat(received.get()).isEqualTo(sent.length);
+        }
+    }
+
+    @Test
+    void aPausedReadGoesOnWhenTheWritesItWaitsForFail() throws Exception {
+        // As above, but the peer never reads: the echo's writes time out (1 s), the queue empties by failing,
+        // and the read goes on, so the echo still reads everything the peer sent (its writes are refused).
+        EventLoop loop = started(builder().writeTimeout(Duration.ofSeconds(1)).errorHandler(e -> { }));
+        java.util.concurrent.atomic.AtomicLong received = new java.util.concurrent.atomic.AtomicLong();
+        TcpServer server = onLoop(loop, () -> loop.listen(ANY_LOCAL, SMALL_SEND_BUFFER, conn -> conn.startReading((c, data) -> {
+            received.addAndGet(data.length());
+            c.write(data);
+        })));
+        byte[] sent = pattern(300_000);
+        try (Socket s = floodingPeer(server.localAddress())) {
+            s.getOutputStream().write(sent);
+            long deadline = System.nanoTime() + TestTimes.patience().toNanos();
+            while (received.get() < sent.length && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertThat(received.get()).as("bytes the echo read though its peer never read").isEqualTo(sent.length);
+        }
+    }
+
+    @Test
+    void withoutReadBackpressureAnEchoReadsOnWhileItsPeerDoesNotRead() throws Exception {
+        // The option's off switch: the echo takes in everything and queues it (the application decides).
+        EventLoop loop = started(builder().writeTimeout(Timeout.NONE));
+        java.util.concurrent.atomic.AtomicLong received = new java.util.concurrent.atomic.AtomicLong();
+        TcpServer server = onLoop(loop, () -> loop.listen(ANY_LOCAL, SMALL_SEND_BUFFER.withReadBackpressure(false),
+                conn -> conn.startReading((c, data) -> {
+                    received.addAndGet(data.length());
+                    c.write(data);
+                })));
+        byte[] sent = pattern(300_000);
+        try (Socket s = floodingPeer(server.localAddress())) {
+            s.getOutputStream().write(sent);
+            long deadline = System.nanoTime() + TestTimes.patience().toNanos();
+            while (received.get() < sent.length && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertThat(received.get()).isEqualTo(sent.length);
+            assertThat(readFully(s.getInputStream(), sent.length)).isEqualTo(sent);
+        }
+    }
+
+    @Test
     void releasedLeaseThrowsAndNeverReadsRecycledMemory() throws Exception {
         EventLoop loop = started(builder());
         CompletableFuture<List<Throwable>> result = new CompletableFuture<>();
