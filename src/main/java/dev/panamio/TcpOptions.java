@@ -242,8 +242,10 @@ public final class TcpOptions {
      * its queued bytes reach the write high watermark until they fall to the low one. The kernel's receive
      * buffer then fills and TCP slows the peer, so a peer that sends without reading what it is sent (to an
      * echo, or pipelined requests) makes the connection hold at most about the high watermark, not every
-     * answer to everything it sent. One-shot reads are not paused. The pause is per connection: a proxy that
-     * writes what it reads on A to B pauses A itself ({@link TcpConnection#onWritabilityChanged} of B).
+     * answer to everything it sent. One-shot reads are not paused. While paused, the read's idle deadline is
+     * off and the write deadline governs: writes that time out fail, and the read goes on. The pause is per
+     * connection: a proxy that writes what it reads on A to B pauses A itself
+     * ({@link TcpConnection#onWritabilityChanged} of B).
      *
      * @return whether read backpressure is on (the default)
      */
