@@ -595,6 +595,27 @@ abstract class TcpSuite extends BackendSuite {
         return b;
     }
 
+    /** An echo server (zero copy) that adds the bytes it reads to {@code received} and hands each connection to {@code accepted}. */
+    static TcpServer countingEcho(EventLoop loop, TcpOptions options, java.util.concurrent.atomic.AtomicLong received,
+                                  Consumer<TcpConnection> accepted) throws Exception {
+        return onLoop(loop, () -> loop.listen(ANY_LOCAL, options, conn -> {
+            accepted.accept(conn);
+            conn.startReading((c, data) -> {
+                received.addAndGet(data.length());
+                c.write(data);
+            });
+        }));
+    }
+
+    /** Waits (with the tests' patience) until {@code counter} reaches {@code n}; returns its value. */
+    static long awaitCount(java.util.concurrent.atomic.AtomicLong counter, long n) throws InterruptedException {
+        long deadline = System.nanoTime() + TestTimes.patience().toNanos();
+        while (counter.get() < n && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        return counter.get();
+    }
+
     /** Waits until {@code counter} has not moved for 300 ms; returns its value. */
     static long whenSettled(java.util.concurrent.atomic.AtomicLong counter) throws InterruptedException {
         long deadline = System.nanoTime() + TestTimes.patience().toNanos();
@@ -618,13 +639,7 @@ abstract class TcpSuite extends BackendSuite {
         EventLoop loop = started(builder().writeTimeout(Timeout.NONE));
         CompletableFuture<TcpConnection> accepted = new CompletableFuture<>();
         java.util.concurrent.atomic.AtomicLong received = new java.util.concurrent.atomic.AtomicLong();
-        TcpServer server = onLoop(loop, () -> loop.listen(ANY_LOCAL, SMALL_SEND_BUFFER, conn -> {
-            accepted.complete(conn);
-            conn.startReading((c, data) -> {
-                received.addAndGet(data.length());
-                c.write(data);
-            });
-        }));
+        TcpServer server = countingEcho(loop, SMALL_SEND_BUFFER, received, accepted::complete);
         byte[] sent = pattern(300_000);
         try (Socket s = floodingPeer(server.localAddress())) {
             TcpConnection c = accepted.get(30, TimeUnit.SECONDS);
@@ -647,18 +662,11 @@ abstract class TcpSuite extends BackendSuite {
         // and the read goes on, so the echo still reads everything the peer sent (its writes are refused).
         EventLoop loop = started(builder().writeTimeout(Duration.ofSeconds(1)).errorHandler(e -> { }));
         java.util.concurrent.atomic.AtomicLong received = new java.util.concurrent.atomic.AtomicLong();
-        TcpServer server = onLoop(loop, () -> loop.listen(ANY_LOCAL, SMALL_SEND_BUFFER, conn -> conn.startReading((c, data) -> {
-            received.addAndGet(data.length());
-            c.write(data);
-        })));
+        TcpServer server = countingEcho(loop, SMALL_SEND_BUFFER, received, c -> { });
         byte[] sent = pattern(300_000);
         try (Socket s = floodingPeer(server.localAddress())) {
             s.getOutputStream().write(sent);
-            long deadline = System.nanoTime() + TestTimes.patience().toNanos();
-            while (received.get() < sent.length && System.nanoTime() < deadline) {
-                Thread.sleep(10);
-            }
-            assertThat(received.get()).as("bytes the echo read though its peer never read").isEqualTo(sent.length);
+            assertThat(awaitCount(received, sent.length)).as("bytes the echo read though its peer never read").isEqualTo(sent.length);
         }
     }
 
@@ -667,19 +675,11 @@ abstract class TcpSuite extends BackendSuite {
         // The option's off switch: the echo takes in everything and queues it (the application decides).
         EventLoop loop = started(builder().writeTimeout(Timeout.NONE));
         java.util.concurrent.atomic.AtomicLong received = new java.util.concurrent.atomic.AtomicLong();
-        TcpServer server = onLoop(loop, () -> loop.listen(ANY_LOCAL, SMALL_SEND_BUFFER.withReadBackpressure(false),
-                conn -> conn.startReading((c, data) -> {
-                    received.addAndGet(data.length());
-                    c.write(data);
-                })));
+        TcpServer server = countingEcho(loop, SMALL_SEND_BUFFER.withReadBackpressure(false), received, c -> { });
         byte[] sent = pattern(300_000);
         try (Socket s = floodingPeer(server.localAddress())) {
             s.getOutputStream().write(sent);
-            long deadline = System.nanoTime() + TestTimes.patience().toNanos();
-            while (received.get() < sent.length && System.nanoTime() < deadline) {
-                Thread.sleep(10);
-            }
-            assertThat(received.get()).isEqualTo(sent.length);
+            assertThat(awaitCount(received, sent.length)).isEqualTo(sent.length);
             assertThat(readFully(s.getInputStream(), sent.length)).isEqualTo(sent);
         }
     }
