@@ -49,6 +49,8 @@ public final class TcpConnection extends Handle {
     private final LoopCore core;
     private final long handle;
     private final TcpOptions options;
+    /** Whether reading pauses while the writes are backed up: accepted connections, as their options say. */
+    private final boolean readBackpressure;
     private final long readTimeoutNanos;
     private final long writeTimeoutNanos;
     private final ReadOp readOp;
@@ -97,11 +99,12 @@ public final class TcpConnection extends Handle {
     private InetSocketAddress remote;
     private InetSocketAddress local;
 
-    private TcpConnection(EventLoop loop, long handle, TcpOptions options) {
+    private TcpConnection(EventLoop loop, long handle, TcpOptions options, boolean readBackpressure) {
         this.loop = loop;
         this.core = loop.core();
         this.handle = handle;
         this.options = options;
+        this.readBackpressure = readBackpressure;
         this.readTimeoutNanos = options.readTimeoutNanos(core.config().readTimeoutNanos());
         this.writeTimeoutNanos = options.writeTimeoutNanos(core.config().writeTimeoutNanos());
         this.readOp = new ReadOp(core);
@@ -130,7 +133,7 @@ public final class TcpConnection extends Handle {
     }
 
     static TcpConnection accepted(EventLoop loop, long handle, TcpOptions options) {
-        return new TcpConnection(loop, handle, options);
+        return new TcpConnection(loop, handle, options, options.readBackpressure());
     }
 
     static void connect(EventLoop loop, InetSocketAddress address, long timeoutNanos, TcpOptions options,
@@ -142,7 +145,9 @@ public final class TcpConnection extends Handle {
             core.defer(() -> callback.complete(null, e));
             return;
         }
-        TcpConnection conn = new TcpConnection(loop, fd, options);
+        // A client never pauses its own reading: one that writes a large request and reads the reply as it
+        // comes would otherwise wait on a server that waits on it (see TcpOptions#readBackpressure).
+        TcpConnection conn = new TcpConnection(loop, fd, options, false);
         conn.connectOp = conn.new ConnectOp(core, address, timeoutNanos, callback);
         conn.connectOp.submit(timeoutNanos);
     }
@@ -888,7 +893,7 @@ public final class TcpConnection extends Handle {
         if (writable && queuedBytes >= options.writeHighWatermark()) {
             writable = false;
             fireWritability();
-            if (options.readBackpressure()) {
+            if (readBackpressure) {
                 holdReads();
             }
         }

@@ -238,11 +238,14 @@ public final class TcpOptions {
     }
 
     /**
-     * Returns whether a connection's continuous read pauses while its writes are backed up: from the moment
-     * its queued bytes reach the write high watermark until they fall to the low one. The kernel's receive
-     * buffer then fills and TCP slows the peer, so a peer that sends without reading what it is sent (to an
-     * echo, or pipelined requests) makes the connection hold at most about the high watermark, not every
-     * answer to everything it sent. One-shot reads are not paused. While paused, the read's idle deadline is
+     * Returns whether an accepted connection's continuous read pauses while its writes are backed up: from the
+     * moment its queued bytes reach the write high watermark until they fall to the low one. The kernel's
+     * receive buffer then fills and TCP slows the peer, so a peer that sends without reading what it is sent
+     * (to an echo, or pipelined requests) makes the connection hold at most about the high watermark, not
+     * every answer to everything it sent. A peer that first writes everything and only then reads waits, as
+     * with any server whose memory is bounded. Connections opened by {@code connect} never pause on their own:
+     * a client that writes a large request and reads the reply as it comes would otherwise wait on a server
+     * that waits on it. One-shot reads are not paused. While paused, the read's idle deadline is
      * off and the write deadline governs: writes that time out fail, and the read goes on. The pause is per
      * connection: a proxy that writes what it reads on A to B pauses A itself
      * ({@link TcpConnection#onWritabilityChanged} of B).

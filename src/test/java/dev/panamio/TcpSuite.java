@@ -172,6 +172,49 @@ abstract class TcpSuite extends BackendSuite {
     }
 
     @Test
+    void aPanamioClientThatWrites32MebibytesAtOnceReadsTheWholeEchoBack() throws Exception {
+        // The client queues 32 MiB in one write (more than loopback's kernel buffers hold), far above its write
+        // high watermark, and reads the echo as it comes. The server (read backpressure on) pauses while the
+        // client does not read; so the client must keep reading while its own writes are backed up, or both
+        // would wait on each other until a deadline.
+        EventLoop loop = started(builder());
+        TcpServer server = echoServer(loop);
+        byte[] sent = pattern(32 << 20);
+        CompletableFuture<byte[]> echoed = new CompletableFuture<>();
+        loop.execute(() -> loop.connect(server.localAddress(), Duration.ofSeconds(10), (conn, err) -> {
+            if (err != null) {
+                echoed.completeExceptionally(err);
+                return;
+            }
+            java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
+            conn.startReading(new ReadHandler() {
+                @Override
+                public void onData(TcpConnection c, Buffer data) {
+                    got.writeBytes(data.toArray());
+                    data.release();
+                    if (got.size() >= sent.length) {
+                        echoed.complete(got.toByteArray());
+                        c.close();
+                    }
+                }
+
+                @Override
+                public void onError(TcpConnection c, Throwable error) {
+                    echoed.completeExceptionally(error);
+                    c.close();
+                }
+            });
+            conn.write(sent, (v, e) -> {
+                if (e != null) {
+                    echoed.completeExceptionally(e);
+                }
+            });
+        }));
+        assertThat(echoed.get(TestTimes.patience().toMillis(), TimeUnit.MILLISECONDS)).isEqualTo(sent);
+        statsWhen(loop, st -> st.connections() == 0);
+    }
+
+    @Test
     void ipv6Loopback() throws Exception {
         InetAddress v6;
         try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getByName("::1"))) {
