@@ -957,8 +957,18 @@ abstract class TcpSuite extends BackendSuite {
             InputStream in = s.getInputStream();
             byte[] chunk = new byte[16_384];
             long read = 0;
-            while (!all.isDone() || read < total[0]) {
-                int n = in.read(chunk, 0, (int) Math.min(chunk.length, Math.max(1, (all.isDone() ? all.get() : Long.MAX_VALUE) - read)));
+            // The writer's total is known only once it is done, possibly after the last byte arrived here: the
+            // reader waits in short slices and looks again, within the tests' patience.
+            s.setSoTimeout(200);
+            long readDeadline = System.nanoTime() + TestTimes.patience().toNanos();
+            while (!all.isDone() || read < all.get()) {
+                assertThat(System.nanoTime()).as("all bytes in time (read %d, seed %d)", read, seed).isLessThan(readDeadline);
+                int n;
+                try {
+                    n = in.read(chunk, 0, (int) Math.min(chunk.length, Math.max(1, (all.isDone() ? all.get() : Long.MAX_VALUE) - read)));
+                } catch (java.net.SocketTimeoutException quiet) {
+                    continue;
+                }
                 assertThat(n).as("bytes before EOF (seed %d)", seed).isPositive();
                 for (int i = 0; i < n; i++) {
                     if (chunk[i] != (byte) ((read + i) % 251)) {
