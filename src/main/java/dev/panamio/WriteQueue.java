@@ -13,18 +13,27 @@ import dev.panamio.core.PooledBuffer;
  *       due once that many bytes are written, so it runs in write order and never before its own bytes
  *       are written, however writes share buffers.</li>
  * </ul>
- * Loop thread only.
+ * The rings start empty and take their arrays at the first write (and the first callback), so a connection
+ * that never writes holds none. Loop thread only.
  */
 final class WriteQueue {
-    private PooledBuffer[] buffers = new PooledBuffer[8];
-    private int[] lengths = new int[8];
-    private int[] written = new int[8];
-    private boolean[] copies = new boolean[8];
+    private static final int FIRST_CAPACITY = 8;
+    // Shared by every empty queue; never written (a ring grows before its first entry).
+    private static final PooledBuffer[] NO_BUFFERS = {};
+    private static final int[] NO_INTS = {};
+    private static final boolean[] NO_FLAGS = {};
+    private static final Callback<?>[] NO_CALLBACKS = {};
+    private static final long[] NO_LONGS = {};
+
+    private PooledBuffer[] buffers = NO_BUFFERS;
+    private int[] lengths = NO_INTS;
+    private int[] written = NO_INTS;
+    private boolean[] copies = NO_FLAGS;
     private int head;
     private int size;
 
-    private Callback<?>[] callbacks = new Callback<?>[8];
-    private long[] ends = new long[8];
+    private Callback<?>[] callbacks = NO_CALLBACKS;
+    private long[] ends = NO_LONGS;
     private int callbackHead;
     private int callbackCount;
 
@@ -150,10 +159,11 @@ final class WriteQueue {
 
     private void growBuffers() {
         int n = buffers.length;
-        PooledBuffer[] b = new PooledBuffer[n * 2];
-        int[] l = new int[n * 2];
-        int[] w = new int[n * 2];
-        boolean[] o = new boolean[n * 2];
+        int m = n == 0 ? FIRST_CAPACITY : n * 2;
+        PooledBuffer[] b = new PooledBuffer[m];
+        int[] l = new int[m];
+        int[] w = new int[m];
+        boolean[] o = new boolean[m];
         for (int k = 0; k < size; k++) {
             int i = (head + k) & (n - 1);
             b[k] = buffers[i];
@@ -170,8 +180,9 @@ final class WriteQueue {
 
     private void growCallbacks() {
         int n = callbacks.length;
-        Callback<?>[] c = new Callback<?>[n * 2];
-        long[] e = new long[n * 2];
+        int m = n == 0 ? FIRST_CAPACITY : n * 2;
+        Callback<?>[] c = new Callback<?>[m];
+        long[] e = new long[m];
         for (int k = 0; k < callbackCount; k++) {
             int i = (callbackHead + k) & (n - 1);
             c[k] = callbacks[i];
