@@ -1,6 +1,7 @@
 package dev.panamio;
 
 import dev.panamio.core.PooledBuffer;
+import dev.panamio.sys.Rings;
 
 /**
  * A connection's queued writes, as two rings in parallel arrays, so queueing and completing writes allocates
@@ -158,38 +159,18 @@ final class WriteQueue {
     }
 
     private void growBuffers() {
-        int n = buffers.length;
-        int m = n == 0 ? FIRST_CAPACITY : n * 2;
-        PooledBuffer[] b = new PooledBuffer[m];
-        int[] l = new int[m];
-        int[] w = new int[m];
-        boolean[] o = new boolean[m];
-        for (int k = 0; k < size; k++) {
-            int i = (head + k) & (n - 1);
-            b[k] = buffers[i];
-            l[k] = lengths[i];
-            w[k] = written[i];
-            o[k] = copies[i];
-        }
-        buffers = b;
-        lengths = l;
-        written = w;
-        copies = o;
+        int m = buffers.length == 0 ? FIRST_CAPACITY : buffers.length * 2;
+        buffers = Rings.unwrapped(buffers, head, size, m);
+        lengths = Rings.unwrapped(lengths, head, size, m);
+        written = Rings.unwrapped(written, head, size, m);
+        copies = Rings.unwrapped(copies, head, size, m);
         head = 0;
     }
 
     private void growCallbacks() {
-        int n = callbacks.length;
-        int m = n == 0 ? FIRST_CAPACITY : n * 2;
-        Callback<?>[] c = new Callback<?>[m];
-        long[] e = new long[m];
-        for (int k = 0; k < callbackCount; k++) {
-            int i = (callbackHead + k) & (n - 1);
-            c[k] = callbacks[i];
-            e[k] = ends[i];
-        }
-        callbacks = c;
-        ends = e;
+        int m = callbacks.length == 0 ? FIRST_CAPACITY : callbacks.length * 2;
+        callbacks = Rings.unwrapped(callbacks, callbackHead, callbackCount, m);
+        ends = Rings.unwrapped(ends, callbackHead, callbackCount, m);
         callbackHead = 0;
     }
 }

@@ -28,19 +28,10 @@ public final class ReadyQueue {
     }
 
     private void grow() {
-        int n = ops.length;
-        Op[] o = new Op[n * 2];
-        long[] r = new long[n * 2];
-        int[] f = new int[n * 2];
-        for (int k = 0; k < size; k++) {
-            int i = (head + k) & (n - 1);
-            o[k] = ops[i];
-            r[k] = results[i];
-            f[k] = flags[i];
-        }
-        ops = o;
-        results = r;
-        flags = f;
+        int m = ops.length * 2;
+        ops = Rings.unwrapped(ops, head, size, m);
+        results = Rings.unwrapped(results, head, size, m);
+        flags = Rings.unwrapped(flags, head, size, m);
         head = 0;
     }
 
