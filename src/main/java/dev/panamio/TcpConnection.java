@@ -76,7 +76,6 @@ public final class TcpConnection extends Handle {
     private ArrayDeque<Buffer> stash;
 
     private final WriteQueue queue = new WriteQueue();
-    private long queuedBytes;
     /** With {@code reuseLeases}: the last read's lease object, ended by its handler, for the next read. */
     private Buffer spareLease;
     /** A flush waits for the end of the current callback ({@link #writeQueued}). */
@@ -375,8 +374,7 @@ public final class TcpConnection extends Handle {
         boolean wasOneShot = reading && oneShot;
         reading = false;
         reader = null;
-        readOp.cancel();
-        recvOp.cancel();
+        cancelReads();
         if (wasOneShot && h != null) {
             var e = new java.util.concurrent.CancellationException("read cancelled by stopReading()");
             core.defer(() -> h.onError(this, e));
@@ -405,8 +403,7 @@ public final class TcpConnection extends Handle {
     private void holdReads() {
         readsHeld = true;
         if (reading && !oneShot) {
-            readOp.cancel();
-            recvOp.cancel();
+            cancelReads();
         }
     }
 
@@ -421,6 +418,12 @@ public final class TcpConnection extends Handle {
                 }
             });
         }
+    }
+
+    /** Cancels whichever read op is in the kernel (its completion, -ECANCELED or data, still comes back). */
+    private void cancelReads() {
+        readOp.cancel();
+        recvOp.cancel();
     }
 
     private void armReadIfIdle() {
@@ -748,11 +751,12 @@ public final class TcpConnection extends Handle {
         }
         long total = data.byteSize();
         int size = core.pool().bufferSize();
-        int chunks = (int) ((total - Math.min(total, appendRoom()) + size - 1) / size);
+        int room = appendRoom();
+        int chunks = (int) ((total - Math.min(total, room) + size - 1) / size);
         if (!admitWrite(chunks, callback)) {
             return;
         }
-        queueCopy(data, 0, total);
+        queueCopy(data, 0, total, room);
         queueCallback(callback);
         writeQueued();
     }
@@ -827,10 +831,11 @@ public final class TcpConnection extends Handle {
 
     /**
      * Queues a copy of {@code total} bytes of {@code src} from {@code srcOffset}: first at the end of the last
-     * queued copy while it has room, then in new pool buffers, so a run of small writes shares buffers.
+     * queued copy while it has room ({@code room}, from {@link #appendRoom()}), then in new pool buffers, so a
+     * run of small writes shares buffers.
      */
-    private void queueCopy(MemorySegment src, long srcOffset, long total) {
-        int first = (int) Math.min(total, appendRoom());
+    private void queueCopy(MemorySegment src, long srcOffset, long total, int room) {
+        int first = (int) Math.min(total, room);
         if (first > 0) {
             MemorySegment.copy(src, srcOffset, queue.lastBuffer().segment(), queue.lastLength(), first);
             queue.extendLast(first);
@@ -853,7 +858,7 @@ public final class TcpConnection extends Handle {
      */
     private void enqueueLease(PooledBuffer b, int len) {
         if (len <= b.capacity() / 4 && !queue.isEmpty()) {
-            queueCopy(b.segment(), 0, len);
+            queueCopy(b.segment(), 0, len, appendRoom());
             core.pool().release(b);
         } else {
             enqueue(b, len, false);
@@ -889,8 +894,7 @@ public final class TcpConnection extends Handle {
 
     /** {@code len} more bytes wait to be written: past the high watermark, the connection is not writable. */
     private void queued(int len) {
-        queuedBytes += len;
-        if (writable && queuedBytes >= options.writeHighWatermark()) {
+        if (writable && queue.pendingBytes() >= options.writeHighWatermark()) {
             writable = false;
             fireWritability();
             if (readBackpressure) {
@@ -914,7 +918,7 @@ public final class TcpConnection extends Handle {
      * @return bytes queued for writing and not yet written
      */
     public long queuedBytes() {
-        return queuedBytes;
+        return queue.pendingBytes();
     }
 
     /**
@@ -999,7 +1003,6 @@ public final class TcpConnection extends Handle {
         while (n > 0 && !queue.isEmpty()) {
             int k = (int) Math.min(n, queue.remaining(0));
             queue.advance(k);
-            queuedBytes -= k;
             n -= k;
             if (queue.remaining(0) == 0) {
                 removeFirstBuffer();
@@ -1008,7 +1011,7 @@ public final class TcpConnection extends Handle {
         while (queue.callbackDue()) {
             runWriteCallback(null);
         }
-        if (!writable && queuedBytes <= options.writeLowWatermark()) {
+        if (!writable && queue.pendingBytes() <= options.writeLowWatermark()) {
             writable = true;
             fireWritability();
             releaseReads();
@@ -1041,13 +1044,16 @@ public final class TcpConnection extends Handle {
         if (writeError == null) {
             writeError = error;
         }
+        while (queue.callbackDue()) {
+            runWriteCallback(null); // written before the failure (a callback that fails the writes runs among these)
+        }
         while (!queue.isEmpty()) {
+            queue.advance(queue.remaining(0)); // given up: no longer waiting to be written
             removeFirstBuffer();
         }
-        queuedBytes = 0;
         releaseReads(); // nothing waits to be written now: reading goes on and meets the connection's fate
         while (queue.hasCallback()) {
-            runWriteCallback(queue.callbackDue() ? null : error);
+            runWriteCallback(error);
         }
     }
 
@@ -1291,8 +1297,7 @@ public final class TcpConnection extends Handle {
         }
         closing = true;
         endReads();
-        readOp.cancel();
-        recvOp.cancel();
+        cancelReads();
         if (connectOp != null) {
             connectOp.cancel();
         }
@@ -1312,8 +1317,7 @@ public final class TcpConnection extends Handle {
         if (!writeOp.isPending()) {
             failWrites(new ClosedException("connection aborted"));
         }
-        readOp.cancel();
-        recvOp.cancel();
+        cancelReads();
         writeOp.cancel();
         if (connectOp != null) {
             connectOp.cancel();
@@ -1342,17 +1346,12 @@ public final class TcpConnection extends Handle {
                 || (connectOp != null && connectOp.isPending())) {
             return;
         }
-        if (!queue.isEmpty()) {
-            if (!aborted && writeError == null) {
-                // Sent after the current callback (close() may be a user's call) or by the write op: either
-                // comes back here once the queue is empty.
-                writeQueued();
-                return;
-            }
-            failWrites(new ClosedException("connection closed"));
-            if (closed) {
-                return; // the failed writes' callbacks (or the tasks run after them) finished the close
-            }
+        boolean unsent = !queue.isEmpty();
+        if (unsent && !aborted && writeError == null) {
+            // Sent after the current callback (close() may be a user's call) or by the write op: either
+            // comes back here once the queue is empty.
+            writeQueued();
+            return;
         }
         closed = true;
         while (hasStash()) {
@@ -1377,6 +1376,11 @@ public final class TcpConnection extends Handle {
                 core.onClosePhase(r);
             }
             closeListeners = null;
+        }
+        if (unsent) {
+            // Last, with the connection already closed: whatever their callbacks do (close again, start
+            // tasks that come back here) finds it closed.
+            failWrites(new ClosedException("connection closed"));
         }
     }
 

@@ -42,6 +42,11 @@ final class WriteQueue {
     private long queuedTotal;
     private long writtenTotal;
 
+    /** Bytes queued and not yet written (or given up: see {@link #advance}). */
+    long pendingBytes() {
+        return queuedTotal - writtenTotal;
+    }
+
     int size() {
         return size;
     }
@@ -116,7 +121,7 @@ final class WriteQueue {
         return written[at(k)];
     }
 
-    /** Marks {@code n} more bytes of the first buffer written (at most its remaining bytes). */
+    /** Marks {@code n} more bytes of the first buffer written, or given up (at most its remaining bytes). */
     void advance(int n) {
         written[head] += n;
         writtenTotal += n;

@@ -137,49 +137,11 @@ abstract class TcpSuite extends BackendSuite {
         statsWhen(loop, st -> st.connections() == 0);
     }
 
-    @Test
-    void panamioClientTalksToPanamioServer() throws Exception {
-        EventLoop loop = started(builder());
-        TcpServer server = echoServer(loop);
-        CompletableFuture<String> reply = new CompletableFuture<>();
-        loop.execute(() -> loop.connect(server.localAddress(), Duration.ofSeconds(10), (conn, err) -> {
-            if (err != null) {
-                reply.completeExceptionally(err);
-                return;
-            }
-            StringBuilder got = new StringBuilder();
-            conn.startReading(new ReadHandler() {
-                @Override
-                public void onData(TcpConnection c, Buffer data) {
-                    got.append(data.toString(StandardCharsets.UTF_8));
-                    data.release();
-                    if (got.length() >= 5) {
-                        reply.complete(got.toString());
-                        c.close();
-                    }
-                }
-
-                @Override
-                public void onError(TcpConnection c, Throwable error) {
-                    reply.completeExceptionally(error);
-                    c.close();
-                }
-            });
-            conn.write("hello".getBytes(StandardCharsets.UTF_8));
-        }));
-        assertThat(reply.get(30, TimeUnit.SECONDS)).isEqualTo("hello");
-        statsWhen(loop, st -> st.connections() == 0);
-    }
-
-    @Test
-    void aPanamioClientThatWrites32MebibytesAtOnceReadsTheWholeEchoBack() throws Exception {
-        // The client queues 32 MiB in one write (more than loopback's kernel buffers hold), far above its write
-        // high watermark, and reads the echo as it comes. The server (read backpressure on) pauses while the
-        // client does not read; so the client must keep reading while its own writes are backed up, or both
-        // would wait on each other until a deadline.
-        EventLoop loop = started(builder());
-        TcpServer server = echoServer(loop);
-        byte[] sent = pattern(32 << 20);
+    /**
+     * A panamio client connects to {@code server}, writes {@code sent} in one write and reads until as many
+     * bytes came back; the future holds them (or the first error), and the client closes.
+     */
+    static CompletableFuture<byte[]> echoedBack(EventLoop loop, TcpServer server, byte[] sent) {
         CompletableFuture<byte[]> echoed = new CompletableFuture<>();
         loop.execute(() -> loop.connect(server.localAddress(), Duration.ofSeconds(10), (conn, err) -> {
             if (err != null) {
@@ -210,7 +172,28 @@ abstract class TcpSuite extends BackendSuite {
                 }
             });
         }));
-        assertThat(echoed.get(TestTimes.patience().toMillis(), TimeUnit.MILLISECONDS)).isEqualTo(sent);
+        return echoed;
+    }
+
+    @Test
+    void panamioClientTalksToPanamioServer() throws Exception {
+        EventLoop loop = started(builder());
+        TcpServer server = echoServer(loop);
+        byte[] reply = echoedBack(loop, server, "hello".getBytes(StandardCharsets.UTF_8)).get(30, TimeUnit.SECONDS);
+        assertThat(new String(reply, StandardCharsets.UTF_8)).isEqualTo("hello");
+        statsWhen(loop, st -> st.connections() == 0);
+    }
+
+    @Test
+    void aPanamioClientThatWrites32MebibytesAtOnceReadsTheWholeEchoBack() throws Exception {
+        // The client queues 32 MiB in one write (more than loopback's kernel buffers hold), far above its write
+        // high watermark, and reads the echo as it comes. The server (read backpressure on) pauses while the
+        // client does not read; so the client must keep reading while its own writes are backed up, or both
+        // would wait on each other until a deadline.
+        EventLoop loop = started(builder());
+        TcpServer server = echoServer(loop);
+        byte[] sent = pattern(32 << 20);
+        assertThat(echoedBack(loop, server, sent).get(TestTimes.patience().toMillis(), TimeUnit.MILLISECONDS)).isEqualTo(sent);
         statsWhen(loop, st -> st.connections() == 0);
     }
 
