@@ -607,6 +607,52 @@ abstract class TcpSuite extends BackendSuite {
         }
     }
 
+    @Test
+    void theMemoryOfABurstGoesBackAfterItWhileTheLoopRunsOn() throws Exception {
+        // 16 MiB queued to a peer that reads only later grows the pool by that much; once the peer has read it
+        // all and the connection is idle (still open, the loop running), the pool goes back to what it
+        // retains, and so do the loop's native bytes.
+        EventLoop loop = started(builder().writeTimeout(Timeout.NONE));
+        CompletableFuture<TcpConnection> accepted = new CompletableFuture<>();
+        TcpServer server = onLoop(loop, () -> loop.listen(ANY_LOCAL, conn -> accepted.complete(conn)));
+        int total = 16 << 20;
+        byte[] data = pattern(total);
+        try (Socket s = new Socket()) {
+            s.connect(server.localAddress(), (int) TestTimes.patience().toMillis());
+            TcpConnection c = accepted.get(30, TimeUnit.SECONDS);
+            LoopStats before = onLoop(loop, loop::stats);
+            onLoop(loop, () -> { c.write(data); return null; });
+            LoopStats burst = onLoop(loop, loop::stats);
+            long burstPool = poolBytes(burst);
+            assertThat(burstPool - poolBytes(before)).as("pool growth for the queued burst").isGreaterThanOrEqualTo(total / 2);
+
+            byte[] got = s.getInputStream().readNBytes(total);
+            assertThat(got).as("the burst, in order").isEqualTo(data);
+
+            long retained = 4L << 20;
+            long slab = 64L * loop.bufferSize();
+            long deadline = System.nanoTime() + TestTimes.patience().toNanos();
+            LoopStats after = onLoop(loop, loop::stats);
+            while (poolBytes(after) > Math.max(retained, after.ringBytes() + slab) + slab && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+                after = onLoop(loop, loop::stats);
+            }
+            System.out.printf("[%s] pool %d -> %d -> %d bytes, native %d -> %d -> %d bytes%n", backend(),
+                    poolBytes(before), burstPool, poolBytes(after), before.nativeBytes(), burst.nativeBytes(), after.nativeBytes());
+            assertThat(poolBytes(after)).as("pool bytes after the burst").isLessThanOrEqualTo(Math.max(retained, after.ringBytes() + slab) + slab);
+            assertThat(burst.nativeBytes() - after.nativeBytes()).as("native bytes given back").isGreaterThanOrEqualTo(total / 2);
+            assertThat(onLoop(loop, c::isClosed)).isFalse();
+            // The connection works on with the smaller pool.
+            byte[] more = pattern(3 * loop.bufferSize());
+            onLoop(loop, () -> { c.write(more); return null; });
+            assertThat(s.getInputStream().readNBytes(more.length)).isEqualTo(more);
+        }
+    }
+
+    private static long poolBytes(LoopStats st) {
+        return st.lentBytes() + st.leasedBytes() + st.freeBytes();
+    }
+
     /** A peer that writes {@code total} patterned bytes and reads nothing until told; its writes never block on its own buffers. */
     static Socket floodingPeer(InetSocketAddress server) throws IOException {
         Socket s = new Socket();

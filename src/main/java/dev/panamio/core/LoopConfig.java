@@ -15,6 +15,8 @@ import java.util.function.Consumer;
  * @param writeTimeoutNanos   default write deadline
  * @param errorHandler      where exceptions thrown by callbacks go
  * @param reuseLeases       a read's lease object, ended during its handler, serves the connection's next read
+ * @param retainedPoolBytes buffer-pool bytes kept however little is in use ({@code Long.MAX_VALUE}: the pool
+ *                          never gives memory back before the loop closes)
  */
 public record LoopConfig(
         int highWatermark,
@@ -26,5 +28,17 @@ public record LoopConfig(
         long readTimeoutNanos,
         long writeTimeoutNanos,
         Consumer<Throwable> errorHandler,
-        boolean reuseLeases) {
+        boolean reuseLeases,
+        long retainedPoolBytes) {
+
+    /** The default of {@link #retainedPoolBytes}. */
+    public static final long DEFAULT_RETAINED_POOL_BYTES = 4L << 20;
+
+    /** A configuration with the default {@link #retainedPoolBytes}. */
+    public LoopConfig(int highWatermark, long maxLentBytes, int maxQueued, int bufferSize, int blockingThreads,
+            long connectTimeoutNanos, long readTimeoutNanos, long writeTimeoutNanos,
+            Consumer<Throwable> errorHandler, boolean reuseLeases) {
+        this(highWatermark, maxLentBytes, maxQueued, bufferSize, blockingThreads, connectTimeoutNanos,
+                readTimeoutNanos, writeTimeoutNanos, errorHandler, reuseLeases, DEFAULT_RETAINED_POOL_BYTES);
+    }
 }

@@ -47,6 +47,16 @@ public final class LoopCore implements CompletionSink {
     private final BufferPool iovSlots;
     private final OpRegistry registry = new OpRegistry();
     private final TimerHeap timers = new TimerHeap();
+    /** Gives the buffer pool's unneeded slabs back; does not keep the loop alive. */
+    private final TimerNode poolTrim = new TimerNode() {
+        @Override
+        protected void expire() {
+            long again = pool.trim();
+            if (again >= 0) {
+                timers.schedule(this, now + again);
+            }
+        }
+    };
     private final Gate gate;
     /** How many pool buffers one op may lend at most; fixed by the config, so computed once. */
     private final int maxBuffersPerOp;
@@ -112,7 +122,8 @@ public final class LoopCore implements CompletionSink {
     public LoopCore(LoopConfig config, BackendFactory backendFactory) {
         this.config = config;
         this.memory = new NativeMemory();
-        this.pool = new BufferPool(memory, config.bufferSize());
+        this.pool = new BufferPool(memory, config.bufferSize(), config.retainedPoolBytes());
+        pool.onTrimDue(() -> timers.schedule(poolTrim, now + BufferPool.TRIM_DELAY_NANOS));
         this.maxBuffersPerOp = (int) Math.max(1, Math.min(MAX_GATHER, config.maxLentBytes() / config.bufferSize()));
         this.addressSlots = new BufferPool(memory, 128);
         this.iovSlots = new BufferPool(memory, GATHER_HEADER_OFFSET + 64);
@@ -727,8 +738,9 @@ public final class LoopCore implements CompletionSink {
         return callbackErrors;
     }
 
+    /** Scheduled timers and op deadlines (not the loop's own pool trim). */
     public int timerCount() {
-        return timers.size();
+        return timers.size() - (poolTrim.isScheduled() ? 1 : 0);
     }
 
     public int pendingCallbacks() {

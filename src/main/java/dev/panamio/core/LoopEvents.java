@@ -13,7 +13,7 @@ import jdk.jfr.Timespan;
 /**
  * panamio's JDK Flight Recorder events, so that a recording shows the loop in JDK Mission Control:
  * operation completions (kind, bytes, latency), deadlines hit, the high watermark reached, overload
- * rejections and buffer-pool growth. They cost nothing without a recording. A recording with the default
+ * rejections, and buffer-pool growth and trims. They cost nothing without a recording. A recording with the default
  * settings takes all but {@code OpCompleted}, which is one event per operation and has to be enabled
  * explicitly; it then also costs one {@code System.nanoTime()} per operation at submit.
  */
@@ -92,6 +92,20 @@ public final class LoopEvents {
         @Label("Slab")
         @DataAmount
         public long slabBytes;
+        @Label("Pool Size")
+        @DataAmount
+        public long poolBytes;
+    }
+
+    /** The buffer pool gave slabs of free buffers back. */
+    @Name("dev.panamio.BufferPoolTrim")
+    @Label("Buffer Pool Trim")
+    @Category({"panamio", "Memory"})
+    @StackTrace(false)
+    public static final class BufferPoolTrim extends Event {
+        @Label("Freed")
+        @DataAmount
+        public long freedBytes;
         @Label("Pool Size")
         @DataAmount
         public long poolBytes;

@@ -18,15 +18,18 @@ public final class PooledBuffer implements dev.panamio.sys.SelectedBuffer {
 
     final MemorySegment segment;
     final BufferPool pool;
+    /** The slab of a trimming pool this buffer belongs to, else {@code null}. */
+    final BufferPool.Slab slab;
     byte state = FREE;
     /** Next in the pool's free list. */
     PooledBuffer nextFree;
     /** Set while a backend ring owns the buffer: how the lease gives it back. */
     Runnable ringRecycler;
 
-    PooledBuffer(MemorySegment segment, BufferPool pool) {
+    PooledBuffer(MemorySegment segment, BufferPool pool, BufferPool.Slab slab) {
         this.segment = segment;
         this.pool = pool;
+        this.slab = slab;
     }
 
     /** The whole buffer (capacity bytes), with the loop's lifetime. Never shown to user code as is. */
