@@ -28,6 +28,27 @@ final class Bytes {
         }
     }
 
+    /** The first index {@code >= from} where CR LF CR LF starts, or -1. */
+    int indexOfHeadEnd(int from) {
+        byte[] d = data;
+        for (int i = from; i + 3 < length; i++) {
+            if (d[i + 3] == '\n' && d[i + 2] == '\r' && d[i + 1] == '\n' && d[i] == '\r') {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** The first index in {@code [from, to - 1)} where CR LF starts, or {@code to - 2} (the caller's line end). */
+    static int indexOfCrlf(byte[] d, int from, int to) {
+        for (int i = from; i + 1 < to; i++) {
+            if (d[i] == '\r' && d[i + 1] == '\n') {
+                return i;
+            }
+        }
+        return to - 2;
+    }
+
     /** The first index {@code >= from} where the ASCII {@code pattern} starts, or -1. */
     int indexOf(String pattern, int from) {
         outer:

@@ -1,22 +1,35 @@
 package dev.panamio.http;
 
 import java.nio.charset.StandardCharsets;
-import java.util.LinkedHashMap;
-import java.util.Map;
+import java.util.Arrays;
 import java.util.Objects;
 
 /**
- * The answer to one request: set the status and headers, then {@link #send} once. {@code Content-Length}
- * is set by the server. Loop thread only.
+ * The answer to one request: set the status and headers, then {@link #send} once. {@code Content-Length} and
+ * {@code Date} are set by the server, and {@code Connection} when the connection closes after this response
+ * (or an HTTP/1.0 client asked to keep it). Loop thread only.
  */
 public final class HttpResponse {
-    private final HttpServer.Exchange exchange;
+    private final HttpServer.Connection owner;
+    /** The connection closes after this response. */
+    final boolean close;
+    /** A HEAD request: the body's length is sent, the body is not. */
+    private final boolean headRequest;
+    /** An HTTP/1.0 request that asked for keep-alive: say that it is kept. */
+    private final boolean keepAlive10;
     private int status = 200;
-    private final Map<String, String> headers = new LinkedHashMap<>();
+    /** Header fields set by the handler: name, value, name, value, … */
+    private String[] fields;
+    private int fieldCount;
     private boolean sent;
+    /** The encoded response, once sent; written when every response before it is. */
+    byte[] bytes;
 
-    HttpResponse(HttpServer.Exchange exchange) {
-        this.exchange = exchange;
+    HttpResponse(HttpServer.Connection owner, boolean close, boolean headRequest, boolean keepAlive10) {
+        this.owner = owner;
+        this.close = close;
+        this.headRequest = headRequest;
+        this.keepAlive10 = keepAlive10;
     }
 
     /**
@@ -35,12 +48,13 @@ public final class HttpResponse {
     }
 
     /**
-     * Adds a header field.
+     * Sets a header field (replacing one of the same name, any case).
      *
      * @param name  the field name (no CR, LF or colon)
      * @param value the value (no CR or LF)
      * @return this response
-     * @throws IllegalArgumentException if either would break the header
+     * @throws IllegalArgumentException if either would break the header, or the name is one the server
+     *                                  sets ({@code Content-Length}, {@code Date})
      */
     public HttpResponse header(String name, String value) {
         Objects.requireNonNull(name, "name");
@@ -48,11 +62,31 @@ public final class HttpResponse {
         if (name.isEmpty() || hasAny(name, ":\r\n") || hasAny(value, "\r\n")) {
             throw new IllegalArgumentException("invalid header field " + name);
         }
-        if (name.equalsIgnoreCase("content-length")) {
-            throw new IllegalArgumentException("Content-Length is set by the server");
+        if (name.equalsIgnoreCase("content-length") || name.equalsIgnoreCase("date")) {
+            throw new IllegalArgumentException(name + " is set by the server");
         }
-        headers.put(name, value);
+        int i = find(name);
+        if (i >= 0) {
+            fields[i + 1] = value;
+            return this;
+        }
+        if (fields == null) {
+            fields = new String[8];
+        } else if (fieldCount == fields.length) {
+            fields = Arrays.copyOf(fields, fieldCount * 2);
+        }
+        fields[fieldCount++] = name;
+        fields[fieldCount++] = value;
         return this;
+    }
+
+    private int find(String name) {
+        for (int i = 0; i < fieldCount; i += 2) {
+            if (fields[i].equalsIgnoreCase(name)) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     /**
@@ -67,15 +101,66 @@ public final class HttpResponse {
             throw new IllegalStateException("response already sent");
         }
         sent = true;
-        StringBuilder head = new StringBuilder(128);
-        head.append("HTTP/1.1 ").append(status).append(' ').append(reason(status)).append("\r\n");
-        headers.forEach((k, v) -> head.append(k).append(": ").append(v).append("\r\n"));
-        head.append("Content-Length: ").append(body.length).append("\r\n\r\n");
-        byte[] h = head.toString().getBytes(StandardCharsets.US_ASCII);
-        byte[] all = new byte[h.length + body.length];
-        System.arraycopy(h, 0, all, 0, h.length);
-        System.arraycopy(body, 0, all, h.length, body.length);
-        exchange.ready(all);
+        String reason = reason(status);
+        byte[] date = HttpDate.now();
+        boolean connectionSet = find("Connection") >= 0;
+        String connection = connectionSet ? null : close ? "close" : keepAlive10 ? "keep-alive" : null;
+        int contentLength = body.length;
+        int bodyBytes = headRequest ? 0 : body.length;
+        int size = 9 + 3 + 1 + reason.length() + 2 + date.length + 16 + digits(contentLength) + 2 + 2 + bodyBytes;
+        for (int i = 0; i < fieldCount; i += 2) {
+            size += fields[i].length() + 2 + fields[i + 1].length() + 2;
+        }
+        if (connection != null) {
+            size += 12 + connection.length() + 2;
+        }
+        byte[] out = new byte[size];
+        int p = put(out, 0, "HTTP/1.1 ");
+        out[p++] = (byte) ('0' + status / 100);
+        out[p++] = (byte) ('0' + status / 10 % 10);
+        out[p++] = (byte) ('0' + status % 10);
+        out[p++] = ' ';
+        p = crlf(out, put(out, p, reason));
+        for (int i = 0; i < fieldCount; i += 2) {
+            p = crlf(out, put(out, put(out, put(out, p, fields[i]), ": "), fields[i + 1]));
+        }
+        if (connection != null) {
+            p = crlf(out, put(out, put(out, p, "Connection: "), connection));
+        }
+        System.arraycopy(date, 0, out, p, date.length);
+        p += date.length;
+        p = put(out, p, "Content-Length: ");
+        for (int d = digits(contentLength), v = contentLength, i = p + d - 1; i >= p; i--, v /= 10) {
+            out[i] = (byte) ('0' + v % 10);
+        }
+        p = crlf(out, crlf(out, p + digits(contentLength)));
+        System.arraycopy(body, 0, out, p, bodyBytes);
+        bytes = out;
+        owner.flush();
+    }
+
+    private static int digits(int n) {
+        int d = 1;
+        while (n >= 10) {
+            n /= 10;
+            d++;
+        }
+        return d;
+    }
+
+    /** Writes {@code s} as ISO-8859-1 (a char beyond it as '?'); returns the position after it. */
+    private static int put(byte[] out, int p, String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            out[p++] = c < 256 ? (byte) c : (byte) '?';
+        }
+        return p;
+    }
+
+    private static int crlf(byte[] out, int p) {
+        out[p] = '\r';
+        out[p + 1] = '\n';
+        return p + 2;
     }
 
     /**
@@ -84,8 +169,8 @@ public final class HttpResponse {
      * @param body the text
      */
     public void send(String body) {
-        if (!headers.containsKey("Content-Type")) {
-            headers.put("Content-Type", "text/plain; charset=utf-8");
+        if (find("Content-Type") < 0) {
+            header("Content-Type", "text/plain; charset=utf-8");
         }
         send(body.getBytes(StandardCharsets.UTF_8));
     }
@@ -118,9 +203,11 @@ public final class HttpResponse {
             case 405 -> "Method Not Allowed";
             case 411 -> "Length Required";
             case 413 -> "Content Too Large";
+            case 417 -> "Expectation Failed";
             case 431 -> "Request Header Fields Too Large";
             case 500 -> "Internal Server Error";
             case 501 -> "Not Implemented";
+            case 505 -> "HTTP Version Not Supported";
             default -> "Status";
         };
     }

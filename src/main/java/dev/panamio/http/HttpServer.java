@@ -12,15 +12,19 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.LinkedHashMap;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 
 /**
- * A small HTTP/1.1 server: keep-alive, pipelining (responses in request order), {@code Content-Length}
- * bodies. Requests with a {@code Transfer-Encoding} body are answered 501; a head over 8 KiB 431; a body over
- * {@value #MAX_BODY} bytes 413; a malformed request 400; each of these closes the connection. A handler that
- * throws gets a 500. Idle connections close at the loop's read timeout.
+ * A small HTTP/1.1 server: keep-alive (HTTP/1.0 too, when asked for), pipelining (responses in request order),
+ * {@code Content-Length} bodies, {@code Expect: 100-continue}, {@code HEAD} (the body's length, no body), and a
+ * {@code Date} on every response. Requests with a {@code Transfer-Encoding} body are answered 501; a head over
+ * 8 KiB 431; a body over {@value #MAX_BODY} bytes 413; another expectation 417; an HTTP version other than 1.x
+ * 505; a malformed request 400 — including the ambiguities request smuggling lives on (a space before a field's
+ * colon, folded lines, bare CR or LF, a missing or repeated Host, a Content-Length that is not plain digits or
+ * that is repeated); each of these closes the connection. A handler that throws gets a 500. Idle connections
+ * close at the loop's read timeout. Parsing works on the bytes read, with no per-line strings: a request costs
+ * its target, its field values, and the request and response objects.
  *
  * {@snippet :
  * HttpServer.listen(loop, new InetSocketAddress("127.0.0.1", 8080), (req, res) -> res.send("Hello, World!"));
@@ -68,28 +72,37 @@ public final class HttpServer {
         server.close();
     }
 
-    /** One request's place in its connection's response order. */
-    static final class Exchange {
-        private final Connection conn;
-        private final boolean close;
-        private byte[] bytes;
-
-        Exchange(Connection conn, boolean close) {
-            this.conn = conn;
-            this.close = close;
-        }
-
-        void ready(byte[] response) {
-            bytes = response;
-            conn.flush();
-        }
+    /** The head of a request whose body has not all arrived yet. */
+    private static final class Head {
+        String method;
+        String target;
+        String version;
+        Map<String, String> headers;
+        int bodyLength;
+        boolean keepAlive;
+        boolean expectContinue;
     }
 
-    private static final class Connection implements ReadHandler {
+    static final class Connection implements ReadHandler {
+        private static final byte[] EMPTY = new byte[0];
+        private static final byte[] CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+        private static final String[] METHODS = {"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE"};
+        /** Field names most requests carry, so that their lower-case names need no new string. */
+        private static final String[] KNOWN_FIELDS = {"host", "user-agent", "accept", "accept-encoding",
+            "accept-language", "connection", "content-length", "content-type", "transfer-encoding", "expect",
+            "cookie", "authorization", "cache-control", "origin", "referer", "upgrade", "te", "pragma",
+            "if-none-match", "if-modified-since", "x-forwarded-for"};
+        private static final java.util.function.BiFunction<String, String, String> JOIN = (a, b) -> a + ", " + b;
+
         private final TcpConnection conn;
         private final HttpHandler handler;
-        private final ArrayDeque<Exchange> exchanges = new ArrayDeque<>();
+        /** Responses in request order; each leaves when it and all before it are sent. */
+        private final ArrayDeque<HttpResponse> exchanges = new ArrayDeque<>();
         private final Bytes in = new Bytes();
+        /** Where the search for the end of a head goes on: no head ends before it. */
+        private int scanFrom;
+        /** A parsed head waiting for its body. */
+        private Head head;
         private boolean closing; // no more requests: answer what is queued, then close
         private boolean paused;
 
@@ -116,87 +129,151 @@ public final class HttpServer {
 
         private void parse() {
             int start = 0;
+            byte[] d = in.data;
             while (!closing) {
-                int headEnd = in.indexOf("\r\n\r\n", start);
-                if (headEnd < 0) {
-                    if (in.length - start > MAX_HEAD) {
+                if (head == null) {
+                    // Empty lines before a request line are ignored (some clients end a body with CRLF).
+                    while (in.length - start >= 2 && d[start] == '\r' && d[start + 1] == '\n') {
+                        start += 2;
+                    }
+                    int end = in.indexOfHeadEnd(Math.max(start, scanFrom));
+                    if (end < 0) {
+                        if (in.length - start > MAX_HEAD) {
+                            fail(431);
+                        } else {
+                            scanFrom = Math.max(start, in.length - 3); // searched up to here: not again
+                        }
+                        break;
+                    }
+                    if (end - start > MAX_HEAD) {
                         fail(431);
-                    }
-                    break;
-                }
-                if (headEnd - start > MAX_HEAD) {
-                    fail(431);
-                    break;
-                }
-                String head = new String(in.data, start, headEnd - start, StandardCharsets.ISO_8859_1);
-                String[] lines = lines(head);
-                String[] requestLine = lines[0].split(" ");
-                if (requestLine.length != 3 || !requestLine[2].startsWith("HTTP/1.")) {
-                    fail(400);
-                    break;
-                }
-                Map<String, String> headers = new LinkedHashMap<>();
-                boolean bad = false;
-                for (int i = 1; i < lines.length; i++) {
-                    int colon = lines[i].indexOf(':');
-                    if (colon <= 0) {
-                        bad = true;
                         break;
                     }
-                    String name = lines[i].substring(0, colon).trim().toLowerCase(Locale.ROOT);
-                    String value = lines[i].substring(colon + 1).trim();
-                    headers.merge(name, value, (a, b) -> a + ", " + b);
-                }
-                if (bad) {
-                    fail(400);
-                    break;
-                }
-                if (headers.containsKey("transfer-encoding")) {
-                    fail(501);
-                    break;
-                }
-                long bodyLength = 0;
-                String cl = headers.get("content-length");
-                if (cl != null) {
-                    try {
-                        bodyLength = Long.parseLong(cl);
-                    } catch (NumberFormatException e) {
-                        bodyLength = -1;
+                    Head h = parseHead(d, start, end);
+                    if (h == null) {
+                        break; // answered with an error
                     }
-                    if (bodyLength < 0) {
-                        fail(400);
-                        break;
-                    }
-                    if (bodyLength > MAX_BODY) {
-                        fail(413);
-                        break;
-                    }
+                    head = h;
+                    start = end + 4;
+                    scanFrom = start;
                 }
-                int bodyStart = headEnd + 4;
-                if (in.length - bodyStart < bodyLength) {
+                if (in.length - start < head.bodyLength) {
+                    if (head.expectContinue && exchanges.isEmpty() && !conn.isClosed()) {
+                        head.expectContinue = false; // once; only when no earlier response is still due
+                        conn.write(CONTINUE);
+                    }
                     break; // the body is still coming
                 }
-                byte[] body = java.util.Arrays.copyOfRange(in.data, bodyStart, bodyStart + (int) bodyLength);
-                start = bodyStart + (int) bodyLength;
-                String version = requestLine[2];
-                String connection = headers.getOrDefault("connection", "").toLowerCase(Locale.ROOT);
-                boolean keepAlive = version.equals("HTTP/1.1") ? !connection.contains("close") : connection.contains("keep-alive");
-                dispatch(new HttpRequest(requestLine[0], requestLine[1], version, headers, body), !keepAlive);
-                if (!keepAlive) {
+                Head h = head;
+                head = null;
+                byte[] body = h.bodyLength == 0 ? EMPTY : java.util.Arrays.copyOfRange(d, start, start + h.bodyLength);
+                start += h.bodyLength;
+                scanFrom = start;
+                if (!h.keepAlive) {
                     closing = true;
                 }
+                dispatch(new HttpRequest(h.method, h.target, h.version, h.headers, body), h);
             }
             in.consume(start);
+            scanFrom = Math.max(0, scanFrom - start);
             if (!paused && exchanges.size() >= MAX_PIPELINED && !conn.isClosed()) {
                 paused = true;
                 conn.stopReading();
             }
         }
 
-        private void dispatch(HttpRequest request, boolean close) {
-            Exchange x = new Exchange(this, close);
-            exchanges.add(x);
-            HttpResponse response = new HttpResponse(x);
+        /**
+         * Parses the head in {@code d[from, end)} ({@code end} is where its blank line's CRLF CRLF starts).
+         * Strict where leniency lets a request mean two things to two parsers: a field name must be a token
+         * (no space before the colon), no line folding, no bare CR or LF or other control bytes, one Host (and
+         * one for HTTP/1.1), a Content-Length of digits only. Returns null after answering an error.
+         */
+        private Head parseHead(byte[] d, int from, int end) {
+            int lineEnd = Bytes.indexOfCrlf(d, from, end + 2);
+            int sp1 = indexOf(d, from, lineEnd, (byte) ' ');
+            int sp2 = sp1 < 0 ? -1 : indexOf(d, sp1 + 1, lineEnd, (byte) ' ');
+            if (sp2 < 0 || sp1 == from || sp2 == sp1 + 1 || !tokens(d, from, sp1) || !visible(d, sp1 + 1, sp2)) {
+                fail(400);
+                return null;
+            }
+            String version = version(d, sp2 + 1, lineEnd);
+            if (version == null) {
+                fail(lineEnd - sp2 - 1 == 8 && startsWith(d, sp2 + 1, "HTTP/") ? 505 : 400);
+                return null;
+            }
+            Head h = new Head();
+            h.method = method(d, from, sp1);
+            h.target = new String(d, sp1 + 1, sp2 - sp1 - 1, StandardCharsets.ISO_8859_1);
+            h.version = version;
+            Map<String, String> headers = new LinkedHashMap<>();
+            int hosts = 0;
+            for (int p = lineEnd + 2; p < end + 2; p = lineEnd + 2) {
+                lineEnd = Bytes.indexOfCrlf(d, p, end + 2);
+                int colon = indexOf(d, p, lineEnd, (byte) ':');
+                if (colon <= p || !tokens(d, p, colon)) {
+                    fail(400); // no name, a space before the colon, or a folded line
+                    return null;
+                }
+                int vs = colon + 1;
+                int ve = lineEnd;
+                while (vs < ve && (d[vs] == ' ' || d[vs] == '\t')) {
+                    vs++;
+                }
+                while (ve > vs && (d[ve - 1] == ' ' || d[ve - 1] == '\t')) {
+                    ve--;
+                }
+                for (int i = vs; i < ve; i++) {
+                    byte b = d[i];
+                    if ((b >= 0 && b < 0x20 && b != '\t') || b == 0x7f) {
+                        fail(400);
+                        return null;
+                    }
+                }
+                String name = fieldName(d, p, colon);
+                if (name.equals("host")) {
+                    hosts++;
+                }
+                headers.merge(name, new String(d, vs, ve - vs, StandardCharsets.ISO_8859_1), JOIN);
+            }
+            if (hosts > 1 || (hosts == 0 && version.equals("HTTP/1.1"))) {
+                fail(400);
+                return null;
+            }
+            if (headers.containsKey("transfer-encoding")) {
+                fail(501);
+                return null;
+            }
+            String cl = headers.get("content-length");
+            if (cl != null) {
+                long n = digits(cl);
+                if (n < 0) {
+                    fail(400);
+                    return null;
+                }
+                if (n > MAX_BODY) {
+                    fail(413);
+                    return null;
+                }
+                h.bodyLength = (int) n;
+            }
+            String expect = headers.get("expect");
+            if (expect != null) {
+                if (!expect.equalsIgnoreCase("100-continue")) {
+                    fail(417);
+                    return null;
+                }
+                h.expectContinue = version.equals("HTTP/1.1") && h.bodyLength > 0;
+            }
+            String connection = headers.get("connection");
+            h.keepAlive = version.equals("HTTP/1.1") ? !hasToken(connection, "close") : hasToken(connection, "keep-alive");
+            h.headers = headers;
+            return h;
+        }
+
+        private void dispatch(HttpRequest request, Head h) {
+            HttpResponse response = new HttpResponse(this, !h.keepAlive, h.method.equals("HEAD"),
+                    h.keepAlive && h.version.equals("HTTP/1.0"));
+            exchanges.add(response);
             try {
                 handler.handle(request, response);
             } catch (RuntimeException e) {
@@ -207,14 +284,14 @@ public final class HttpServer {
         }
 
         private void fail(int status) {
-            Exchange x = new Exchange(this, true);
+            HttpResponse x = new HttpResponse(this, true, false, false);
             exchanges.add(x);
             closing = true;
-            new HttpResponse(x).status(status).header("Connection", "close").send(HttpResponse.reason(status) + "\n");
+            x.status(status).send(HttpResponse.reason(status) + "\n");
         }
 
         void flush() {
-            Exchange x;
+            HttpResponse x;
             while ((x = exchanges.peek()) != null && x.bytes != null) {
                 exchanges.poll();
                 if (conn.isClosed()) {
@@ -239,17 +316,133 @@ public final class HttpServer {
             }
         }
 
-        /** The head's lines (split on CRLF without a regular expression: this runs once per request). */
-        private static String[] lines(String head) {
-            java.util.ArrayList<String> out = new java.util.ArrayList<>(8);
-            int from = 0;
-            int at;
-            while ((at = head.indexOf("\r\n", from)) >= 0) {
-                out.add(head.substring(from, at));
-                from = at + 2;
+        private static int indexOf(byte[] d, int from, int to, byte b) {
+            for (int i = from; i < to; i++) {
+                if (d[i] == b) {
+                    return i;
+                }
             }
-            out.add(head.substring(from));
-            return out.toArray(new String[0]);
+            return -1;
+        }
+
+        /** Whether {@code d[from, to)} is all token characters (RFC 9110 tchar). */
+        private static boolean tokens(byte[] d, int from, int to) {
+            for (int i = from; i < to; i++) {
+                byte b = d[i];
+                boolean ok = (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9')
+                        || (b > 0x20 && b < 0x7f && "!#$%&'*+-.^_`|~".indexOf(b) >= 0);
+                if (!ok) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        /** Whether {@code d[from, to)} is all visible ASCII (a request target). */
+        private static boolean visible(byte[] d, int from, int to) {
+            for (int i = from; i < to; i++) {
+                if (d[i] <= 0x20 || d[i] == 0x7f) { // bytes >= 0x80 are negative
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        private static boolean startsWith(byte[] d, int from, String s) {
+            for (int i = 0; i < s.length(); i++) {
+                if (d[from + i] != s.charAt(i)) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        private static String version(byte[] d, int from, int to) {
+            if (to - from != 8 || !startsWith(d, from, "HTTP/1.")) {
+                return null;
+            }
+            return switch (d[from + 7]) {
+                case '1' -> "HTTP/1.1";
+                case '0' -> "HTTP/1.0";
+                default -> null;
+            };
+        }
+
+        private static String method(byte[] d, int from, int to) {
+            for (String m : METHODS) {
+                if (m.length() == to - from && startsWith(d, from, m)) {
+                    return m;
+                }
+            }
+            return new String(d, from, to - from, StandardCharsets.ISO_8859_1);
+        }
+
+        /** The field name in lower case: a shared string for common names. */
+        private static String fieldName(byte[] d, int from, int to) {
+            int n = to - from;
+            known:
+            for (String k : KNOWN_FIELDS) {
+                if (k.length() != n) {
+                    continue;
+                }
+                for (int i = 0; i < n; i++) {
+                    if (lower(d[from + i]) != k.charAt(i)) {
+                        continue known;
+                    }
+                }
+                return k;
+            }
+            byte[] name = new byte[n];
+            for (int i = 0; i < n; i++) {
+                name[i] = lower(d[from + i]);
+            }
+            return new String(name, StandardCharsets.ISO_8859_1);
+        }
+
+        private static byte lower(byte b) {
+            return b >= 'A' && b <= 'Z' ? (byte) (b + 32) : b;
+        }
+
+        /** A Content-Length value: digits only (no sign, no list), or -1. */
+        private static long digits(String s) {
+            if (s.isEmpty() || s.length() > 18) {
+                return -1;
+            }
+            long n = 0;
+            for (int i = 0; i < s.length(); i++) {
+                char c = s.charAt(i);
+                if (c < '0' || c > '9') {
+                    return -1;
+                }
+                n = n * 10 + (c - '0');
+            }
+            return n;
+        }
+
+        /** Whether the comma-separated {@code list} holds {@code token}, any case. */
+        static boolean hasToken(String list, String token) {
+            if (list == null) {
+                return false;
+            }
+            int i = 0;
+            int n = list.length();
+            while (i < n) {
+                int comma = list.indexOf(',', i);
+                int e = comma < 0 ? n : comma;
+                int s = i;
+                while (s < e && (list.charAt(s) == ' ' || list.charAt(s) == '\t')) {
+                    s++;
+                }
+                int t = e;
+                while (t > s && (list.charAt(t - 1) == ' ' || list.charAt(t - 1) == '\t')) {
+                    t--;
+                }
+                if (t - s == token.length() && list.regionMatches(true, s, token, 0, token.length())) {
+                    return true;
+                }
+                i = e + 1;
+            }
+            return false;
         }
     }
 }
