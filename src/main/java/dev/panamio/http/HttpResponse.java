@@ -59,7 +59,7 @@ public final class HttpResponse {
     public HttpResponse header(String name, String value) {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(value, "value");
-        if (name.isEmpty() || hasAny(name, ":\r\n") || hasAny(value, "\r\n")) {
+        if (name.isEmpty() || breaksLine(name, true) || breaksLine(value, false)) {
             throw new IllegalArgumentException("invalid header field " + name);
         }
         if (name.equalsIgnoreCase("content-length") || name.equalsIgnoreCase("date")) {
@@ -102,7 +102,7 @@ public final class HttpResponse {
         }
         sent = true;
         String reason = reason(status);
-        byte[] date = HttpDate.now();
+        byte[] date = owner.date();
         boolean connectionSet = find("Connection") >= 0;
         String connection = connectionSet ? null : close ? "close" : keepAlive10 ? "keep-alive" : null;
         int contentLength = body.length;
@@ -184,9 +184,11 @@ public final class HttpResponse {
         return sent;
     }
 
-    private static boolean hasAny(String s, String chars) {
+    /** Whether {@code s} holds CR or LF (or, in a name, a colon). */
+    private static boolean breaksLine(String s, boolean name) {
         for (int i = 0; i < s.length(); i++) {
-            if (chars.indexOf(s.charAt(i)) >= 0) {
+            char c = s.charAt(i);
+            if (c == '\r' || c == '\n' || (name && c == ':')) {
                 return true;
             }
         }

@@ -105,6 +105,8 @@ public final class HttpServer {
         private Head head;
         private boolean closing; // no more requests: answer what is queued, then close
         private boolean paused;
+        /** The Date line for responses sent while a read is parsed (one clock read per read, not per response). */
+        private byte[] parseDate;
 
         Connection(TcpConnection conn, HttpHandler handler) {
             this.conn = conn;
@@ -118,7 +120,18 @@ public final class HttpServer {
         @Override
         public void onData(TcpConnection c, Buffer data) {
             in.append(data);
-            parse();
+            parseDate = HttpDate.now();
+            try {
+                parse();
+            } finally {
+                parseDate = null;
+            }
+        }
+
+        /** The Date line for a response sent now. */
+        byte[] date() {
+            byte[] d = parseDate;
+            return d != null ? d : HttpDate.now();
         }
 
         @Override
@@ -325,13 +338,27 @@ public final class HttpServer {
             return -1;
         }
 
-        /** Whether {@code d[from, to)} is all token characters (RFC 9110 tchar). */
+        /** RFC 9110 tchar, by byte value. */
+        private static final boolean[] TCHAR = new boolean[128];
+
+        static {
+            for (int c = '0'; c <= '9'; c++) {
+                TCHAR[c] = true;
+            }
+            for (int c = 'a'; c <= 'z'; c++) {
+                TCHAR[c] = true;
+                TCHAR[c - 32] = true;
+            }
+            for (char c : "!#$%&'*+-.^_`|~".toCharArray()) {
+                TCHAR[c] = true;
+            }
+        }
+
+        /** Whether {@code d[from, to)} is all token characters. */
         private static boolean tokens(byte[] d, int from, int to) {
             for (int i = from; i < to; i++) {
                 byte b = d[i];
-                boolean ok = (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9')
-                        || (b > 0x20 && b < 0x7f && "!#$%&'*+-.^_`|~".indexOf(b) >= 0);
-                if (!ok) {
+                if (b < 0 || !TCHAR[b]) {
                     return false;
                 }
             }
