@@ -6,7 +6,10 @@ import java.util.Arrays;
 
 /** The bytes a connection has read and not yet consumed: what the HTTP server and client parse from. */
 final class Bytes {
-    byte[] data = new byte[1024];
+    private static final int INITIAL = 1024;
+    private static final int SHRINK_ABOVE = 64 * 1024;
+
+    byte[] data = new byte[INITIAL];
     int length;
 
     /** Appends a read's bytes and releases its lease (copied without a view: a view would need an arena per read). */
@@ -25,6 +28,9 @@ final class Bytes {
         if (n > 0) {
             System.arraycopy(data, n, data, 0, length - n);
             length -= n;
+            if (length == 0 && data.length > SHRINK_ABOVE) {
+                data = new byte[INITIAL]; // a large body's array is not kept for the rest of the connection
+            }
         }
     }
 

@@ -18,13 +18,21 @@ import java.util.Objects;
 /**
  * A small HTTP/1.1 server: keep-alive (HTTP/1.0 too, when asked for), pipelining (responses in request order),
  * {@code Content-Length} bodies, {@code Expect: 100-continue}, {@code HEAD} (the body's length, no body), and a
- * {@code Date} on every response. Requests with a {@code Transfer-Encoding} body are answered 501; a head over
- * 8 KiB 431; a body over {@value #MAX_BODY} bytes 413; another expectation 417; an HTTP version other than 1.x
- * 505; a malformed request 400 — including the ambiguities request smuggling lives on (a space before a field's
- * colon, folded lines, bare CR or LF, a missing or repeated Host, a Content-Length that is not plain digits or
- * that is repeated); each of these closes the connection. A handler that throws gets a 500. Idle connections
- * close at the loop's read timeout. Parsing works on the bytes read, with no per-line strings: a request costs
- * its target, its field values, and the request and response objects.
+ * {@code Date} on every response.
+ *
+ * <p>Refused, each answered and then closed: a {@code Transfer-Encoding} body 501; a head over 8 KiB 431; a body
+ * over {@value #MAX_BODY} bytes 413; another expectation 417; an HTTP version other than 1.x 505; a request that
+ * has not all arrived {@linkplain HttpServerOptions#requestTimeout() within its deadline} of its first byte 408;
+ * an incomplete request holding more than a head's worth while the server's connections together hold more than
+ * {@linkplain HttpServerOptions#maxBufferedBytes() their budget} 503; a malformed request 400 — including the
+ * ambiguities request smuggling lives on (a space before a field's colon, folded lines, bare CR or LF, a missing
+ * or repeated Host, a Content-Length that is not plain digits or that is repeated). A connection that closes
+ * after an answer shuts its output down and drops what the client still sends for up to two seconds, so that
+ * the answer is not lost to a reset. A handler that throws gets a 500. Idle connections close at the loop's
+ * read timeout.
+ *
+ * <p>Parsing works on the bytes read, with no per-line strings: a request costs its target, its field values,
+ * and the request and response objects.
  *
  * {@snippet :
  * HttpServer.listen(loop, new InetSocketAddress("127.0.0.1", 8080), (req, res) -> res.send("Hello, World!"));
@@ -37,11 +45,16 @@ public final class HttpServer {
     public static final int MAX_BODY = 1 << 20;
     /** Requests read ahead of their responses before the server stops reading a pipelining client. */
     static final int MAX_PIPELINED = 64;
+    /** How long a connection closing after an answer goes on reading (and dropping) what its client still sends. */
+    static final java.time.Duration LINGER = java.time.Duration.ofSeconds(2);
 
-    private final TcpServer server;
+    private TcpServer server;
+    private final HttpServerOptions options;
+    /** Bytes of incomplete requests the connections hold together. */
+    private long buffered;
 
-    private HttpServer(TcpServer server) {
-        this.server = server;
+    private HttpServer(HttpServerOptions options) {
+        this.options = options;
     }
 
     /**
@@ -54,8 +67,35 @@ public final class HttpServer {
      * @throws NativeIoException if the address cannot be bound
      */
     public static HttpServer listen(EventLoop loop, InetSocketAddress address, HttpHandler handler) throws NativeIoException {
+        return listen(loop, address, HttpServerOptions.defaults(), handler);
+    }
+
+    /**
+     * Listens on {@code address} with {@code options}. Loop thread (or before the loop runs).
+     *
+     * @param loop    the loop
+     * @param address where to listen (port 0 for any)
+     * @param options the request deadline and the budget of buffered requests
+     * @param handler answers each request
+     * @return the server
+     * @throws NativeIoException if the address cannot be bound
+     */
+    public static HttpServer listen(EventLoop loop, InetSocketAddress address, HttpServerOptions options,
+                                    HttpHandler handler) throws NativeIoException {
+        Objects.requireNonNull(options, "options");
         Objects.requireNonNull(handler, "handler");
-        return new HttpServer(loop.listen(address, TcpOptions.defaults(), conn -> new Connection(conn, handler).start()));
+        HttpServer http = new HttpServer(options);
+        http.server = loop.listen(address, TcpOptions.defaults(), conn -> new Connection(http, conn, handler).start());
+        return http;
+    }
+
+    /**
+     * Returns the bytes of incomplete requests the server's connections hold now.
+     *
+     * @return bytes buffered, counted against {@link HttpServerOptions#maxBufferedBytes()}
+     */
+    public long bufferedBytes() {
+        return buffered;
     }
 
     /**
@@ -94,8 +134,16 @@ public final class HttpServer {
             "if-none-match", "if-modified-since", "x-forwarded-for"};
         private static final java.util.function.BiFunction<String, String, String> JOIN = (a, b) -> a + ", " + b;
 
+        private final HttpServer server;
         private final TcpConnection conn;
         private final HttpHandler handler;
+        /** Bytes of {@link #in} counted in the server's {@code buffered}. */
+        private int counted;
+        /** The deadline of the incomplete request in {@link #in}, if any. */
+        private dev.panamio.Timer requestTimer;
+        /** Requests dispatched so far; {@link #timerFor}: how many when the timer was set (which request it is for). */
+        private long dispatched;
+        private long timerFor;
         /** Responses in request order; each leaves when it and all before it are sent. */
         private final ArrayDeque<HttpResponse> exchanges = new ArrayDeque<>();
         private final Bytes in = new Bytes();
@@ -105,26 +153,95 @@ public final class HttpServer {
         private Head head;
         private boolean closing; // no more requests: answer what is queued, then close
         private boolean paused;
+        private boolean eof;
+        /** Output shut down after the last answer; reading (and dropping) until the peer's FIN or the linger deadline. */
+        private dev.panamio.Timer linger;
         /** The Date line for responses sent while a read is parsed (one clock read per read, not per response). */
         private byte[] parseDate;
 
-        Connection(TcpConnection conn, HttpHandler handler) {
+        Connection(HttpServer server, TcpConnection conn, HttpHandler handler) {
+            this.server = server;
             this.conn = conn;
             this.handler = handler;
         }
 
         void start() {
+            conn.onClose(this::closed);
             conn.startReading(this);
+        }
+
+        private void closed() {
+            cancelRequestTimer();
+            if (linger != null) {
+                linger.cancel();
+                linger = null;
+            }
+            server.buffered -= counted;
+            counted = 0;
         }
 
         @Override
         public void onData(TcpConnection c, Buffer data) {
+            if (closing) {
+                data.release(); // no more requests are read: answers still due go out, then the close
+                return;
+            }
             in.append(data);
             parseDate = HttpDate.now();
             try {
                 parse();
             } finally {
                 parseDate = null;
+            }
+            afterParse();
+        }
+
+        /** Counts what is left of the read against the server's budget, and keeps the request deadline. */
+        private void afterParse() {
+            server.buffered += in.length - counted;
+            counted = in.length;
+            if (!closing && in.length > MAX_HEAD && server.buffered > server.options.maxBufferedBytes()) {
+                reject(503);
+            }
+            watchIncompleteRequest();
+        }
+
+        /** Answers {@code status} after the answers already due, drops what was read, and closes then. */
+        private void reject(int status) {
+            head = null;
+            in.consume(in.length);
+            server.buffered -= counted;
+            counted = 0;
+            fail(status);
+        }
+
+        /** Keeps a deadline on the incomplete request in {@link #in}: from its first byte to its last. */
+        private void watchIncompleteRequest() {
+            boolean incomplete = !closing && (head != null || in.length > 0);
+            if (!incomplete) {
+                cancelRequestTimer();
+                return;
+            }
+            java.time.Duration timeout = server.options.requestTimeout();
+            if (timeout.equals(dev.panamio.Timeout.NONE) || (requestTimer != null && timerFor == dispatched)) {
+                return; // none, or already running for this request
+            }
+            cancelRequestTimer();
+            timerFor = dispatched;
+            requestTimer = conn.loop().setTimeout(timeout, this::requestTimedOut).unref();
+        }
+
+        private void cancelRequestTimer() {
+            if (requestTimer != null) {
+                requestTimer.cancel();
+                requestTimer = null;
+            }
+        }
+
+        private void requestTimedOut() {
+            requestTimer = null;
+            if (!closing && !conn.isClosed()) {
+                reject(408);
             }
         }
 
@@ -136,8 +253,36 @@ public final class HttpServer {
 
         @Override
         public void onEof(TcpConnection c) {
+            eof = true;
             closing = true;
+            if (linger != null) {
+                conn.close();
+                return;
+            }
             flush();
+        }
+
+        /**
+         * Ends the connection after its last answer without losing that answer: closing a socket with unread
+         * input makes the kernel send RST, which can destroy the answer before the client reads it (a client
+         * still sending a body the server refused, say). So the output is shut down (FIN after the answer), and
+         * what still comes in is read and dropped until the client's FIN, or for {@link #LINGER} at most.
+         */
+        private void closeAfterAnswers() {
+            cancelRequestTimer();
+            if (eof) {
+                conn.close();
+                return;
+            }
+            if (linger != null) {
+                return;
+            }
+            conn.shutdownOutput();
+            if (paused) {
+                paused = false;
+                conn.startReading(this);
+            }
+            linger = conn.loop().setTimeout(LINGER, conn::close).unref();
         }
 
         private void parse() {
@@ -284,6 +429,7 @@ public final class HttpServer {
         }
 
         private void dispatch(HttpRequest request, Head h) {
+            dispatched++;
             HttpResponse response = new HttpResponse(this, !h.keepAlive, h.method.equals("HEAD"),
                     h.keepAlive && h.version.equals("HTTP/1.0"));
             exchanges.add(response);
@@ -314,18 +460,19 @@ public final class HttpServer {
                 if (x.close) {
                     closing = true;
                     exchanges.clear();
-                    conn.close();
+                    closeAfterAnswers();
                     return;
                 }
             }
             if (closing && exchanges.isEmpty() && !conn.isClosed()) {
-                conn.close();
+                closeAfterAnswers();
                 return;
             }
             if (paused && exchanges.size() < MAX_PIPELINED / 2 && !conn.isClosed()) {
                 paused = false;
                 conn.startReading(this);
                 parse(); // requests already buffered
+                afterParse();
             }
         }
 

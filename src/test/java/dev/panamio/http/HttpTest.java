@@ -210,6 +210,107 @@ class HttpTest {
         }
     }
 
+    @ParameterizedTest
+    @MethodSource("dev.panamio.testing.TestBackends#available")
+    void aRequestThatTricklesInMeets408AtItsDeadlineThoughEachByteComesInTime(Backend backend) throws Exception {
+        try (EventLoop loop = EventLoop.builder().backend(backend).readTimeout(Duration.ofSeconds(30)).build().start()) {
+            HttpServer server = onLoop(loop, () -> HttpServer.listen(loop, LOCAL,
+                    HttpServerOptions.defaults().withRequestTimeout(Duration.ofMillis(800)), (req, res) -> res.send("ok")));
+            try (Socket s = new Socket()) {
+                s.setTcpNoDelay(true);
+                s.connect(server.localAddress(), 30_000);
+                s.setSoTimeout(30_000);
+                OutputStream out = s.getOutputStream();
+                // A whole request first (answered), then one that never ends: a byte every 100 ms, far within
+                // the read timeout, yet its own deadline runs from its first byte.
+                out.write("GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /slow HTTP/1.1\r\n".getBytes(StandardCharsets.US_ASCII));
+                long started = System.nanoTime();
+                InputStream in = s.getInputStream();
+                assertThat(readHead(in)).startsWith("HTTP/1.1 200 ");
+                assertThat(new String(in.readNBytes(2), StandardCharsets.US_ASCII)).isEqualTo("ok");
+                String answer = null;
+                for (int i = 0; i < 300 && answer == null; i++) {
+                    try {
+                        out.write('X');
+                        out.flush();
+                    } catch (java.io.IOException closed) {
+                        break; // the server closed after answering: read what it said
+                    }
+                    Thread.sleep(100);
+                    if (in.available() > 0) {
+                        answer = readHead(in);
+                    }
+                }
+                if (answer == null) {
+                    answer = readHead(in);
+                }
+                long millis = (System.nanoTime() - started) / 1_000_000;
+                assertThat(answer).startsWith("HTTP/1.1 408 ").contains("\r\nConnection: close\r\n");
+                assertThat(millis).as("time to the 408 (deadline 800 ms; bytes kept coming)").isGreaterThanOrEqualTo(700);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("dev.panamio.testing.TestBackends#available")
+    void stalledBodiesBeyondTheServersBudgetAreRefusedAndTheCountComesBackToZero(Backend backend) throws Exception {
+        try (EventLoop loop = EventLoop.builder().backend(backend).build().start()) {
+            HttpServer server = onLoop(loop, () -> HttpServer.listen(loop, LOCAL,
+                    HttpServerOptions.defaults().withMaxBufferedBytes(64 * 1024), (req, res) -> res.send("got " + req.body().length)));
+            byte[] head = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 40000\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+            byte[] part = new byte[30_000];
+            Socket[] clients = new Socket[3];
+            try {
+                for (int i = 0; i < 3; i++) {
+                    clients[i] = new Socket();
+                    clients[i].connect(server.localAddress(), 30_000);
+                    clients[i].setSoTimeout(30_000);
+                    clients[i].getOutputStream().write(head);
+                    clients[i].getOutputStream().write(part);
+                    if (i < 2) {
+                        // The heads are parsed (and dropped from the buffer) at once; the bodies' bytes wait.
+                        long want = (i + 1) * 30_000L;
+                        long deadline = System.nanoTime() + 30_000_000_000L;
+                        while (onLoop(loop, server::bufferedBytes) < want && System.nanoTime() < deadline) {
+                            Thread.sleep(10);
+                        }
+                        assertThat(onLoop(loop, server::bufferedBytes)).as("buffered after client %d", i).isEqualTo(want);
+                    }
+                }
+                // The third client held more than a head's worth while the server was over its budget.
+                String third = new String(clients[2].getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+                assertThat(third).startsWith("HTTP/1.1 503 ");
+                assertThat(onLoop(loop, server::bufferedBytes)).isLessThanOrEqualTo(64 * 1024);
+                // The first two finish their bodies and are answered.
+                for (int i = 0; i < 2; i++) {
+                    clients[i].getOutputStream().write(new byte[10_000]);
+                    String answer = readHead(clients[i].getInputStream());
+                    assertThat(answer).startsWith("HTTP/1.1 200 ");
+                    assertThat(new String(clients[i].getInputStream().readNBytes(9), StandardCharsets.US_ASCII)).isEqualTo("got 40000");
+                }
+                assertThat(onLoop(loop, server::bufferedBytes)).isZero();
+                // A client that closes halfway through a body gives its bytes back too.
+                clients[0].getOutputStream().write(head);
+                clients[0].getOutputStream().write(part);
+                long deadline = System.nanoTime() + 30_000_000_000L;
+                while (onLoop(loop, server::bufferedBytes) < 30_000 && System.nanoTime() < deadline) {
+                    Thread.sleep(10);
+                }
+                clients[0].close();
+                while (onLoop(loop, server::bufferedBytes) > 0 && System.nanoTime() < deadline) {
+                    Thread.sleep(10);
+                }
+                assertThat(onLoop(loop, server::bufferedBytes)).isZero();
+            } finally {
+                for (Socket c : clients) {
+                    if (c != null) {
+                        c.close();
+                    }
+                }
+            }
+        }
+    }
+
     /** Reads up to and including the blank line that ends a response head. */
     private static String readHead(InputStream in) throws java.io.IOException {
         StringBuilder sb = new StringBuilder();
