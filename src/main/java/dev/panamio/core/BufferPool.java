@@ -7,13 +7,14 @@ import java.util.ArrayList;
  * Fixed-size native buffers carved from slabs, with an intrusive free list (so taking and returning a buffer
  * allocates nothing). Grows a slab at a time on demand.
  *
- * <p>A trimming pool gives memory back: each slab has an arena of its own, and when more of the pool is free
- * than is in use and than the pool is asked to retain, {@link #trim()} (run by the loop about a second later)
- * frees slabs whose every buffer is free, down to the most the pool had in use since the last trim. A burst
- * therefore costs its memory for a second or two, not for the loop's life, and a steady load, whose peak
- * repeats every second, keeps its slabs. A buffer is free only when neither the kernel nor user code holds
- * it, so a freed slab is never lent memory; a stale segment of one fails with {@link IllegalStateException}.
- * A non-trimming pool (small scratch slots) carves its slabs from the loop's arena.
+ * <p>A trimming pool gives memory back. The slabs it retains in any case come from the loop's arena; each slab
+ * beyond them has an arena of its own, and when more of the pool is free than is in use and than it retains,
+ * {@link #trim()} (run by the loop about a second later) frees such slabs whose every buffer is free, down to
+ * the most the pool had in use since the last trim. A burst therefore costs its memory for a second or two, not
+ * for the loop's life, and a steady load, whose peak repeats every second, keeps its slabs. A buffer is free
+ * only when neither the kernel nor user code holds it, so a freed slab is never lent memory; a stale segment
+ * of one fails with {@link IllegalStateException}. A non-trimming pool (small scratch slots) carves all its
+ * slabs from the loop's arena.
  *
  * <p>Accounting: {@code allocated = free + lent + leased + ring}; {@link #checkInvariant()} verifies it.
  * Loop thread only.
@@ -96,7 +97,10 @@ public final class BufferPool implements dev.panamio.sys.BufferSource {
     private void grow() {
         MemorySegment segment;
         Slab slab = null;
-        if (trims()) {
+        if (trims() && allocatedBytes + slabBytes > retainBytes) {
+            // Beyond what the pool retains anyway: an arena of its own, so that a trim can free it. (The
+            // retained slabs share the loop's arena: an arena of one's own costs a wait for every thread
+            // when it closes, which a loop that never grows past them should not pay at close.)
             slab = new Slab(memory.allocateBlock(slabBytes, ALIGNMENT));
             slab.free = BUFFERS_PER_SLAB;
             slabList.add(slab);
@@ -112,8 +116,8 @@ public final class BufferPool implements dev.panamio.sys.BufferSource {
         slabs++;
         allocatedBytes += slabBytes;
         freeBytes += slabBytes;
-        LoopEvents.BufferPoolGrowth e = new LoopEvents.BufferPoolGrowth();
-        if (e.shouldCommit()) {
+        LoopEvents.BufferPoolGrowth e = LoopEvents.recording() ? new LoopEvents.BufferPoolGrowth() : null;
+        if (e != null && e.shouldCommit()) {
             e.slabBytes = (long) bufferSize * BUFFERS_PER_SLAB;
             e.poolBytes = allocatedBytes;
             e.commit();
@@ -235,8 +239,8 @@ public final class BufferPool implements dev.panamio.sys.BufferSource {
         }
         slabs -= freed;
         trimmedSlabs += freed;
-        LoopEvents.BufferPoolTrim e = new LoopEvents.BufferPoolTrim();
-        if (e.shouldCommit()) {
+        LoopEvents.BufferPoolTrim e = LoopEvents.recording() ? new LoopEvents.BufferPoolTrim() : null;
+        if (e != null && e.shouldCommit()) {
             e.freedBytes = freed * slabBytes;
             e.poolBytes = allocatedBytes;
             e.commit();
