@@ -98,4 +98,33 @@ class JfrEventsTest {
                 .map(e -> e.getKey().substring("dev.panamio.".length()) + "=" + e.getValue().size())
                 .sorted().collect(Collectors.joining(", ")));
     }
+
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"EPOLL", "IO_URING"})
+    void withoutARecordingNoEventClassIsLoadedAndFlightRecorderStaysAsleep(String backend) throws Exception {
+        // Loading an event class registers it, which starts Flight Recorder's metadata repository: ~100 ms at a
+        // program's first I/O. A child JVM that does I/O without a recording must load neither; the same child
+        // with a recording loads both (so the check can tell).
+        List<String> quiet = childClassLoads(backend, false);
+        assertThat(quiet).anyMatch(l -> l.startsWith("echo ping"));
+        assertThat(quiet).noneMatch(l -> l.contains("dev.panamio.core.LoopEvents$") || l.contains("jdk.jfr.internal.MetadataRepository "));
+        List<String> recorded = childClassLoads(backend, true);
+        assertThat(recorded).anyMatch(l -> l.startsWith("echo ping"));
+        assertThat(recorded).anyMatch(l -> l.contains("dev.panamio.core.LoopEvents$OpCompleted "));
+    }
+
+    private List<String> childClassLoads(String backend, boolean record) throws Exception {
+        String java = ProcessHandle.current().info().command().orElseThrow();
+        List<String> cmd = new java.util.ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xlog:class+load=info:stdout",
+                "-XX:TieredStopAtLevel=1", "-Xmx64m"));
+        if (record) {
+            cmd.add("-XX:StartFlightRecording:filename=" + dir.resolve("child.jfr"));
+        }
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), NoRecordingChild.class.getName(), backend));
+        Process child = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        List<String> lines = new java.io.BufferedReader(new java.io.InputStreamReader(child.getInputStream())).lines().toList();
+        assertThat(child.waitFor(120, TimeUnit.SECONDS)).isTrue();
+        assertThat(child.exitValue()).as("child output %s", lines.size() > 50 ? lines.subList(lines.size() - 50, lines.size()) : lines).isZero();
+        return lines;
+    }
 }

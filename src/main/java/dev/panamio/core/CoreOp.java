@@ -158,8 +158,8 @@ public abstract class CoreOp extends Op {
     }
 
     private void recordCompletion(long result) {
-        LoopEvents.OpCompleted e = new LoopEvents.OpCompleted();
-        if (e.shouldCommit()) {
+        LoopEvents.OpCompleted e = LoopEvents.recording() ? new LoopEvents.OpCompleted() : null;
+        if (e != null && e.shouldCommit()) {
             e.kind = OpKind.name(kind);
             e.result = result;
             e.latency = System.nanoTime() - submittedAt;

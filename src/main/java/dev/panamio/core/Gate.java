@@ -53,8 +53,8 @@ final class Gate {
         }
         tail = op;
         queued++;
-        LoopEvents.WatermarkReached e = new LoopEvents.WatermarkReached();
-        if (e.shouldCommit()) {
+        LoopEvents.WatermarkReached e = LoopEvents.recording() ? new LoopEvents.WatermarkReached() : null;
+        if (e != null && e.shouldCommit()) {
             e.kind = dev.panamio.sys.OpKind.name(op.kind);
             e.queued = queued;
             e.lentBytes = bytes;

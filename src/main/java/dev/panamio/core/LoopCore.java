@@ -394,7 +394,7 @@ public final class LoopCore implements CompletionSink {
     }
 
     private void enterKernel(CoreOp op) {
-        if (LoopEvents.OP_COMPLETED.isEnabled()) {
+        if (LoopEvents.recording() && LoopEvents.opCompletedEnabled()) {
             op.submittedAt = System.nanoTime();
         }
         op.onAdmit();
@@ -432,8 +432,8 @@ public final class LoopCore implements CompletionSink {
     public boolean overloaded(int more) {
         if (gate.queued() + queuedWrites + more > config.maxQueued()) {
             overloads++;
-            LoopEvents.Overload e = new LoopEvents.Overload();
-            if (e.shouldCommit()) {
+            LoopEvents.Overload e = LoopEvents.recording() ? new LoopEvents.Overload() : null;
+            if (e != null && e.shouldCommit()) {
                 e.queued = gate.queued() + queuedWrites;
                 e.maxQueued = config.maxQueued();
                 e.commit();
@@ -450,8 +450,8 @@ public final class LoopCore implements CompletionSink {
 
     void countTimeout(CoreOp op, boolean queued) {
         timeouts++;
-        LoopEvents.OpTimeout e = new LoopEvents.OpTimeout();
-        if (e.shouldCommit()) {
+        LoopEvents.OpTimeout e = LoopEvents.recording() ? new LoopEvents.OpTimeout() : null;
+        if (e != null && e.shouldCommit()) {
             e.kind = dev.panamio.sys.OpKind.name(op.kind);
             e.queued = queued;
             e.commit();

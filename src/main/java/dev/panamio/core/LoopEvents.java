@@ -4,7 +4,7 @@ import jdk.jfr.Category;
 import jdk.jfr.DataAmount;
 import jdk.jfr.Description;
 import jdk.jfr.Event;
-import jdk.jfr.EventType;
+import jdk.jfr.FlightRecorder;
 import jdk.jfr.Label;
 import jdk.jfr.Name;
 import jdk.jfr.StackTrace;
@@ -13,14 +13,28 @@ import jdk.jfr.Timespan;
 /**
  * panamio's JDK Flight Recorder events, so that a recording shows the loop in JDK Mission Control:
  * operation completions (kind, bytes, latency), deadlines hit, the high watermark reached, overload
- * rejections, and buffer-pool growth and trims. They cost nothing without a recording. A recording with the default
+ * rejections, and buffer-pool growth and trims. They cost nothing without a recording (their classes are not
+ * even loaded until Flight Recorder runs). A recording with the default
  * settings takes all but {@code OpCompleted}, which is one event per operation and has to be enabled
  * explicitly; it then also costs one {@code System.nanoTime()} per operation at submit.
  */
 public final class LoopEvents {
     private LoopEvents() {}
 
-    static final EventType OP_COMPLETED = EventType.getEventType(OpCompleted.class);
+    /**
+     * Whether Flight Recorder runs in this JVM (a recording was started, from the command line, by
+     * {@code jcmd JFR.start} or in code). Every event site asks this before it touches an event class: the first
+     * use of one registers panamio's events, and that starts Flight Recorder's metadata repository, ~100 ms of
+     * one thread that a program which records nothing should not pay at its first I/O operation.
+     */
+    static boolean recording() {
+        return FlightRecorder.isInitialized();
+    }
+
+    /** Whether {@code OpCompleted} is recorded now (its submit time is then taken). Only when {@link #recording()}. */
+    static boolean opCompletedEnabled() {
+        return new OpCompleted().isEnabled();
+    }
 
     /** One operation left the kernel. Off by default (one event per operation): enable it explicitly. */
     @Name("dev.panamio.OpCompleted")

@@ -127,6 +127,28 @@ class BufferPoolTrimTest {
     }
 
     @Test
+    void aRecordingShowsEachTrim() throws Exception {
+        BufferPool pool = pool(0);
+        java.nio.file.Path file = java.nio.file.Files.createTempFile("trim", ".jfr");
+        try (jdk.jfr.Recording recording = new jdk.jfr.Recording()) {
+            recording.enable("dev.panamio.BufferPoolTrim");
+            recording.start();
+            take(pool, 3 * BufferPool.BUFFERS_PER_SLAB).forEach(pool::release);
+            pool.trim();
+            trimUntilSettled(pool);
+            recording.stop();
+            recording.dump(file);
+            List<jdk.jfr.consumer.RecordedEvent> events = jdk.jfr.consumer.RecordingFile.readAllEvents(file).stream()
+                    .filter(e -> e.getEventType().getName().equals("dev.panamio.BufferPoolTrim")).toList();
+            assertThat(events).hasSize(1);
+            assertThat(events.get(0).getLong("freedBytes")).isEqualTo(3 * SLAB);
+            assertThat(events.get(0).getLong("poolBytes")).isZero();
+        } finally {
+            java.nio.file.Files.deleteIfExists(file);
+        }
+    }
+
+    @Test
     void aPoolThatRetainsEverythingNeverAsksToTrim() {
         BufferPool pool = pool(Long.MAX_VALUE);
         take(pool, 10 * BufferPool.BUFFERS_PER_SLAB).forEach(pool::release);
