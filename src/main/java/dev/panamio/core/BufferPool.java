@@ -134,10 +134,10 @@ public final class BufferPool implements dev.panamio.sys.BufferSource {
         freeBytes -= bufferSize;
         if (b.slab != null) {
             b.slab.free--;
-            long inUse = allocatedBytes - freeBytes;
-            if (inUse > windowPeakInUse) {
-                windowPeakInUse = inUse;
-            }
+        }
+        long inUse = allocatedBytes - freeBytes; // (a retained slab's buffers count too)
+        if (inUse > windowPeakInUse) {
+            windowPeakInUse = inUse;
         }
         return b;
     }
@@ -149,11 +149,11 @@ public final class BufferPool implements dev.panamio.sys.BufferSource {
         freeBytes += bufferSize;
         if (b.slab != null) {
             b.slab.free++;
-            if (!trimRequested && freeBytes > retainBytes && freeBytes > allocatedBytes - freeBytes
-                    && trimRequest != null) {
-                trimRequested = true;
-                trimRequest.run();
-            }
+        }
+        if (!trimRequested && freeBytes > retainBytes && freeBytes > allocatedBytes - freeBytes
+                && trimRequest != null) {
+            trimRequested = true;
+            trimRequest.run();
         }
     }
 
