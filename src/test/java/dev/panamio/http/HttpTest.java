@@ -77,9 +77,7 @@ class HttpTest {
     void pipelinedRequestsAreAnsweredInOrderAndBadOnesRejected(Backend backend) throws Exception {
         try (EventLoop loop = EventLoop.builder().backend(backend).build().start()) {
             HttpServer server = echoServer(loop);
-            try (Socket s = new Socket()) {
-                s.connect(server.localAddress(), 30_000);
-                s.setSoTimeout(30_000);
+            try (Socket s = client(server)) {
                 // The first answer comes last from its handler; responses must still go out in request order.
                 String three = "GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /a HTTP/1.1\r\nHost: x\r\n\r\n"
                         + "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nxyzGET /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
@@ -141,9 +139,7 @@ class HttpTest {
     void headAndHttp10AndExpectContinueAreAnsweredAsClientsExpect(Backend backend) throws Exception {
         try (EventLoop loop = EventLoop.builder().backend(backend).build().start()) {
             HttpServer server = echoServer(loop);
-            try (Socket s = new Socket()) {
-                s.connect(server.localAddress(), 30_000);
-                s.setSoTimeout(30_000);
+            try (Socket s = client(server)) {
                 OutputStream out = s.getOutputStream();
                 InputStream in = s.getInputStream();
                 // HEAD: the length the GET body would have, and no body (the next response follows at once).
@@ -160,10 +156,8 @@ class HttpTest {
                 assertThat(post).startsWith("HTTP/1.1 200 OK\r\n").contains("Content-Length: 12\r\n");
                 assertThat(new String(in.readNBytes(12), StandardCharsets.US_ASCII)).isEqualTo("POST /e body");
             }
-            try (Socket s = new Socket()) {
+            try (Socket s = client(server)) {
                 // HTTP/1.0 keeps the connection only when asked, and the answer says so.
-                s.connect(server.localAddress(), 30_000);
-                s.setSoTimeout(30_000);
                 s.getOutputStream().write("GET /k HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
                 assertThat(readHead(s.getInputStream())).contains("\r\nConnection: keep-alive\r\n");
                 assertThat(new String(s.getInputStream().readNBytes(7), StandardCharsets.US_ASCII)).isEqualTo("GET /k ");
@@ -191,10 +185,8 @@ class HttpTest {
                     + "GET /3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
             byte[] bytes = requests.getBytes(StandardCharsets.US_ASCII);
             java.util.Random random = new java.util.Random(11);
-            try (Socket s = new Socket()) {
+            try (Socket s = client(server)) {
                 s.setTcpNoDelay(true);
-                s.connect(server.localAddress(), 30_000);
-                s.setSoTimeout(30_000);
                 OutputStream out = s.getOutputStream();
                 for (int i = 0; i < bytes.length; ) {
                     int n = Math.min(bytes.length - i, 1 + random.nextInt(4));
@@ -216,10 +208,8 @@ class HttpTest {
         try (EventLoop loop = EventLoop.builder().backend(backend).readTimeout(Duration.ofSeconds(30)).build().start()) {
             HttpServer server = onLoop(loop, () -> HttpServer.listen(loop, LOCAL,
                     HttpServerOptions.defaults().withRequestTimeout(Duration.ofMillis(800)), (req, res) -> res.send("ok")));
-            try (Socket s = new Socket()) {
+            try (Socket s = client(server)) {
                 s.setTcpNoDelay(true);
-                s.connect(server.localAddress(), 30_000);
-                s.setSoTimeout(30_000);
                 OutputStream out = s.getOutputStream();
                 // A whole request first (answered), then one that never ends: a byte every 100 ms, far within
                 // the read timeout, yet its own deadline runs from its first byte.
@@ -262,9 +252,7 @@ class HttpTest {
             Socket[] clients = new Socket[3];
             try {
                 for (int i = 0; i < 3; i++) {
-                    clients[i] = new Socket();
-                    clients[i].connect(server.localAddress(), 30_000);
-                    clients[i].setSoTimeout(30_000);
+                    clients[i] = client(server);
                     clients[i].getOutputStream().write(head);
                     clients[i].getOutputStream().write(part);
                     if (i < 2) {
@@ -311,6 +299,19 @@ class HttpTest {
         }
     }
 
+    /** A socket connected to {@code server}, whose reads give up after 30 s. */
+    private static Socket client(HttpServer server) throws java.io.IOException {
+        Socket s = new Socket();
+        try {
+            s.connect(server.localAddress(), 30_000);
+            s.setSoTimeout(30_000);
+            return s;
+        } catch (java.io.IOException | RuntimeException e) {
+            s.close();
+            throw e;
+        }
+    }
+
     /** Reads up to and including the blank line that ends a response head. */
     private static String readHead(InputStream in) throws java.io.IOException {
         StringBuilder sb = new StringBuilder();
@@ -331,9 +332,7 @@ class HttpTest {
     }
 
     private static String rawExchange(HttpServer server, String request) throws Exception {
-        try (Socket s = new Socket()) {
-            s.connect(server.localAddress(), 30_000);
-            s.setSoTimeout(30_000);
+        try (Socket s = client(server)) {
             OutputStream out = s.getOutputStream();
             out.write(request.getBytes(StandardCharsets.US_ASCII));
             InputStream in = s.getInputStream();
