@@ -100,8 +100,8 @@ class JfrEventsTest {
     }
 
     @org.junit.jupiter.params.ParameterizedTest
-    @org.junit.jupiter.params.provider.ValueSource(strings = {"EPOLL", "IO_URING"})
-    void withoutARecordingNoEventClassIsLoadedAndFlightRecorderStaysAsleep(String backend) throws Exception {
+    @org.junit.jupiter.params.provider.MethodSource("dev.panamio.testing.TestBackends#available")
+    void withoutARecordingNoEventClassIsLoadedAndFlightRecorderStaysAsleep(Backend backend) throws Exception {
         // Loading an event class registers it, which starts Flight Recorder's metadata repository: ~100 ms at a
         // program's first I/O. A child JVM that does I/O without a recording must load neither; the same child
         // with a recording loads both (so the check can tell).
@@ -113,14 +113,14 @@ class JfrEventsTest {
         assertThat(recorded).anyMatch(l -> l.contains("dev.panamio.core.LoopEvents$OpCompleted "));
     }
 
-    private List<String> childClassLoads(String backend, boolean record) throws Exception {
+    private List<String> childClassLoads(Backend backend, boolean record) throws Exception {
         String java = ProcessHandle.current().info().command().orElseThrow();
         List<String> cmd = new java.util.ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xlog:class+load=info:stdout",
                 "-XX:TieredStopAtLevel=1", "-Xmx64m"));
         if (record) {
             cmd.add("-XX:StartFlightRecording:filename=" + dir.resolve("child.jfr"));
         }
-        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), NoRecordingChild.class.getName(), backend));
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), NoRecordingChild.class.getName(), backend.name()));
         Process child = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         List<String> lines = new java.io.BufferedReader(new java.io.InputStreamReader(child.getInputStream())).lines().toList();
         assertThat(child.waitFor(120, TimeUnit.SECONDS)).isTrue();
