@@ -68,4 +68,20 @@ final class Bytes {
         }
         return -1;
     }
+
+    /** A decimal field value of digits only (no sign, no spaces, no list), or -1. */
+    static long digits(String s) {
+        if (s.isEmpty() || s.length() > 18) {
+            return -1;
+        }
+        long n = 0;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c < '0' || c > '9') {
+                return -1;
+            }
+            n = n * 10 + (c - '0');
+        }
+        return n;
+    }
 }

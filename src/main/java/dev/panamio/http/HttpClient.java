@@ -27,10 +27,19 @@ import java.util.concurrent.CompletionStage;
  * ({@code Content-Length}, chunked, or until the server closes) and closes. One deadline covers the whole
  * exchange, name lookup included (a host name is resolved on the loop's blocking pool; an address literal
  * is used as is). {@code http} only.
+ *
+ * <p>A server cannot make it hold more than {@value #MAX_HEAD} bytes of head or {@value #MAX_BODY} bytes of
+ * body, nor work more than once on any byte: the end of the head is searched for once however the head
+ * arrives, and a chunked body is decoded as it comes. A chunk size or {@code Content-Length} with a sign or
+ * other than digits is an error, not a guess.
  */
 public final class HttpClient {
     /** The largest response body accepted. */
     public static final int MAX_BODY = 64 << 20;
+    /** The largest response head (status line and header fields) accepted. */
+    public static final int MAX_HEAD = 64 << 10;
+    /** The longest chunk-size line (with extensions) accepted. */
+    static final int MAX_CHUNK_LINE = 4096;
 
     private HttpClient() {}
 
@@ -91,7 +100,13 @@ public final class HttpClient {
         // parsed head
         private int status = -1;
         private Map<String, String> headers;
-        private int bodyStart;
+        /** Where the search for the end of the head goes on: no head ends before it. */
+        private int scanFrom;
+        // a chunked body, decoded as it arrives (what is decoded leaves the read buffer)
+        private ByteArrayOutputStream chunks;
+        /** Bytes left of the current chunk; 0: its CRLF is due; -1: a chunk-size line is due. */
+        private long chunkLeft = -1;
+        private boolean trailers;
 
         Exchange(EventLoop loop, URI uri, Duration timeout, Callback<HttpClientResponse> callback) {
             this.loop = loop;
@@ -185,20 +200,21 @@ public final class HttpClient {
                 return true;
             }
             if (status < 0) {
-                int end = in.indexOf("\r\n\r\n", 0);
+                int end = in.indexOfHeadEnd(scanFrom);
                 if (end < 0) {
+                    if (in.length > MAX_HEAD) {
+                        throw new IOException("GET " + uri + ": response head larger than " + MAX_HEAD + " bytes");
+                    }
+                    scanFrom = Math.max(0, in.length - 3); // searched up to here: not again
                     return false;
                 }
                 String[] lines = new String(in.data, 0, end, StandardCharsets.ISO_8859_1).split("\r\n");
                 String[] statusLine = lines[0].split(" ", 3);
-                if (statusLine.length < 2 || !statusLine[0].startsWith("HTTP/1.")) {
+                if (statusLine.length < 2 || !statusLine[0].startsWith("HTTP/1.") || statusLine[1].length() != 3
+                        || Bytes.digits(statusLine[1]) < 0) {
                     throw new IOException("GET " + uri + ": malformed status line '" + lines[0] + "'");
                 }
-                try {
-                    status = Integer.parseInt(statusLine[1]);
-                } catch (NumberFormatException e) {
-                    throw new IOException("GET " + uri + ": malformed status line '" + lines[0] + "'");
-                }
+                status = Integer.parseInt(statusLine[1]);
                 headers = new LinkedHashMap<>();
                 for (int i = 1; i < lines.length; i++) {
                     int colon = lines[i].indexOf(':');
@@ -207,7 +223,7 @@ public final class HttpClient {
                                 lines[i].substring(colon + 1).trim(), (a, b) -> a + ", " + b);
                     }
                 }
-                bodyStart = end + 4;
+                in.consume(end + 4); // the body starts at 0 from here on
             }
             byte[] body;
             String te = headers.get("transfer-encoding");
@@ -220,68 +236,102 @@ public final class HttpClient {
                     return false;
                 }
             } else if (cl != null) {
-                long n;
-                try {
-                    n = Long.parseLong(cl.trim());
-                } catch (NumberFormatException e) {
+                long n = Bytes.digits(cl);
+                if (n < 0) {
                     throw new IOException("GET " + uri + ": bad Content-Length '" + cl + "'");
                 }
-                if (n < 0 || n > MAX_BODY) {
+                if (n > MAX_BODY) {
                     throw new IOException("GET " + uri + ": Content-Length " + n + " out of range");
                 }
-                if (in.length - bodyStart < n) {
+                if (in.length < n) {
                     return false;
                 }
-                body = java.util.Arrays.copyOfRange(in.data, bodyStart, bodyStart + (int) n);
+                body = java.util.Arrays.copyOfRange(in.data, 0, (int) n);
             } else {
                 if (!eof) {
                     return false; // the body ends when the server closes
                 }
-                body = java.util.Arrays.copyOfRange(in.data, bodyStart, in.length);
+                body = java.util.Arrays.copyOfRange(in.data, 0, in.length);
             }
             succeed(new HttpClientResponse(status, headers, body));
             return true;
         }
 
-        /** The chunked body, or null while incomplete. */
+        /**
+         * Decodes what has arrived of a chunked body, once: decoded bytes leave the read buffer, so a body that
+         * comes in many reads costs its length, not its length times the reads. Returns the body once the last
+         * chunk and the trailer fields are in, else null.
+         */
         private byte[] dechunk() throws IOException {
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            int p = bodyStart;
-            while (true) {
-                int lineEnd = in.indexOf("\r\n", p);
-                if (lineEnd < 0) {
-                    return null;
-                }
-                String sizeLine = new String(in.data, p, lineEnd - p, StandardCharsets.ISO_8859_1);
-                int semi = sizeLine.indexOf(';');
-                long size;
-                try {
-                    size = Long.parseLong((semi >= 0 ? sizeLine.substring(0, semi) : sizeLine).trim(), 16);
-                } catch (NumberFormatException e) {
-                    throw new IOException("GET " + uri + ": bad chunk size '" + sizeLine + "'");
-                }
-                if (size < 0 || out.size() + size > MAX_BODY) {
-                    throw new IOException("GET " + uri + ": chunked body larger than " + MAX_BODY + " bytes");
-                }
-                p = lineEnd + 2;
-                if (size == 0) {
-                    // trailer fields, then a blank line
-                    while (true) {
+            if (chunks == null) {
+                chunks = new ByteArrayOutputStream();
+            }
+            int p = 0;
+            try {
+                while (true) {
+                    if (trailers) { // trailer fields, then a blank line
                         int e = in.indexOf("\r\n", p);
                         if (e < 0) {
+                            if (in.length - p > MAX_HEAD) {
+                                throw new IOException("GET " + uri + ": trailer fields larger than " + MAX_HEAD + " bytes");
+                            }
                             return null;
                         }
                         if (e == p) {
-                            return out.toByteArray();
+                            p += 2;
+                            return chunks.toByteArray();
                         }
                         p = e + 2;
+                        continue;
                     }
+                    if (chunkLeft < 0) {
+                        int lineEnd = in.indexOf("\r\n", p);
+                        if (lineEnd < 0) {
+                            if (in.length - p > MAX_CHUNK_LINE) {
+                                throw new IOException("GET " + uri + ": chunk-size line longer than " + MAX_CHUNK_LINE + " bytes");
+                            }
+                            return null;
+                        }
+                        int sizeEnd = p;
+                        while (sizeEnd < lineEnd && Character.digit(in.data[sizeEnd], 16) >= 0) {
+                            sizeEnd++;
+                        }
+                        byte after = sizeEnd < lineEnd ? in.data[sizeEnd] : (byte) ';';
+                        if (sizeEnd == p || sizeEnd - p > 8 || (after != ';' && after != ' ' && after != '\t')) {
+                            String line = new String(in.data, p, Math.min(lineEnd - p, 40), StandardCharsets.ISO_8859_1);
+                            throw new IOException("GET " + uri + ": bad chunk size '" + line + "'");
+                        }
+                        long size = Long.parseLong(new String(in.data, p, sizeEnd - p, StandardCharsets.ISO_8859_1), 16);
+                        p = lineEnd + 2;
+                        if (size == 0) {
+                            trailers = true;
+                            continue;
+                        }
+                        if (chunks.size() + size > MAX_BODY) {
+                            throw new IOException("GET " + uri + ": chunked body larger than " + MAX_BODY + " bytes");
+                        }
+                        chunkLeft = size;
+                    }
+                    if (chunkLeft > 0) {
+                        int n = (int) Math.min(chunkLeft, in.length - p);
+                        chunks.write(in.data, p, n);
+                        p += n;
+                        chunkLeft -= n;
+                        if (chunkLeft > 0) {
+                            return null;
+                        }
+                    }
+                    if (in.length - p < 2) {
+                        return null; // the chunk's CRLF is still coming
+                    }
+                    if (in.data[p] != '\r' || in.data[p + 1] != '\n') {
+                        throw new IOException("GET " + uri + ": chunk not followed by CRLF");
+                    }
+                    p += 2;
+                    chunkLeft = -1;
                 }
-                if (in.length - p < size + 2) {
-                    return null;
-                }
-                out.write(in.data, p, (int) size);
-                p += (int) size + 2;
+            } finally {
+                in.consume(p);
             }
         }
 

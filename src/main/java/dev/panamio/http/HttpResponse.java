@@ -107,7 +107,7 @@ public final class HttpResponse {
         String connection = connectionSet ? null : close ? "close" : keepAlive10 ? "keep-alive" : null;
         int contentLength = body.length;
         int bodyBytes = headRequest ? 0 : body.length;
-        int size = 9 + 3 + 1 + reason.length() + 2 + date.length + 16 + digits(contentLength) + 2 + 2 + bodyBytes;
+        int size = 9 + 3 + 1 + reason.length() + 2 + date.length + 16 + decimalLength(contentLength) + 2 + 2 + bodyBytes;
         for (int i = 0; i < fieldCount; i += 2) {
             size += fields[i].length() + 2 + fields[i + 1].length() + 2;
         }
@@ -130,16 +130,16 @@ public final class HttpResponse {
         System.arraycopy(date, 0, out, p, date.length);
         p += date.length;
         p = put(out, p, "Content-Length: ");
-        for (int d = digits(contentLength), v = contentLength, i = p + d - 1; i >= p; i--, v /= 10) {
+        for (int d = decimalLength(contentLength), v = contentLength, i = p + d - 1; i >= p; i--, v /= 10) {
             out[i] = (byte) ('0' + v % 10);
         }
-        p = crlf(out, crlf(out, p + digits(contentLength)));
+        p = crlf(out, crlf(out, p + decimalLength(contentLength)));
         System.arraycopy(body, 0, out, p, bodyBytes);
         bytes = out;
         owner.flush();
     }
 
-    private static int digits(int n) {
+    private static int decimalLength(int n) {
         int d = 1;
         while (n >= 10) {
             n /= 10;

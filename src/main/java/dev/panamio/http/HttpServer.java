@@ -403,7 +403,7 @@ public final class HttpServer {
             }
             String cl = headers.get("content-length");
             if (cl != null) {
-                long n = digits(cl);
+                long n = Bytes.digits(cl);
                 if (n < 0) {
                     fail(400);
                     return null;
@@ -575,22 +575,6 @@ public final class HttpServer {
 
         private static byte lower(byte b) {
             return b >= 'A' && b <= 'Z' ? (byte) (b + 32) : b;
-        }
-
-        /** A Content-Length value: digits only (no sign, no list), or -1. */
-        private static long digits(String s) {
-            if (s.isEmpty() || s.length() > 18) {
-                return -1;
-            }
-            long n = 0;
-            for (int i = 0; i < s.length(); i++) {
-                char c = s.charAt(i);
-                if (c < '0' || c > '9') {
-                    return -1;
-                }
-                n = n * 10 + (c - '0');
-            }
-            return n;
         }
 
         /** Whether the comma-separated {@code list} holds {@code token}, any case. */

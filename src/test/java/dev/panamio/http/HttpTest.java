@@ -413,6 +413,70 @@ class HttpTest {
         }
     }
 
+    @ParameterizedTest
+    @MethodSource("dev.panamio.testing.TestBackends#available")
+    void clientDecodesChunksCutAnywhereAndRefusesHostileResponses(Backend backend) throws Exception {
+        java.util.Random random = new java.util.Random(17);
+        java.io.ByteArrayOutputStream expected = new java.io.ByteArrayOutputStream();
+        StringBuilder chunked = new StringBuilder("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+        for (int i = 0; i < 300; i++) {
+            byte[] chunk = new byte[1 + random.nextInt(3000)];
+            for (int k = 0; k < chunk.length; k++) {
+                chunk[k] = (byte) ('a' + random.nextInt(26));
+            }
+            expected.write(chunk);
+            chunked.append(Integer.toHexString(chunk.length)).append(i % 7 == 0 ? ";ext=" + i : "").append("\r\n")
+                    .append(new String(chunk, StandardCharsets.ISO_8859_1)).append("\r\n");
+        }
+        chunked.append("0\r\nX-Trailer: t\r\n\r\n");
+        String hugeHead = "HTTP/1.1 200 OK\r\n" + ("X-Filler: " + "a".repeat(100) + "\r\n").repeat(1000);
+        java.util.Map<String, String> script = java.util.Map.of(
+                "/chunked", chunked.toString(),
+                "/huge-head", hugeHead, // and no end: the client must give up by size, not by deadline
+                "/signed-chunk", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n+5\r\nhello\r\n0\r\n\r\n",
+                "/signed-length", "HTTP/1.1 200 OK\r\nContent-Length: +5\r\n\r\nhello");
+        try (ServerSocket scripted = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+             EventLoop loop = EventLoop.builder().backend(backend).build().start()) {
+            Thread server = new Thread(() -> {
+                while (!scripted.isClosed()) {
+                    try (Socket s = scripted.accept()) {
+                        s.setTcpNoDelay(true);
+                        String head = readHead(s.getInputStream());
+                        String path = head.substring(4, head.indexOf(' ', 4));
+                        byte[] answer = script.get(path).getBytes(StandardCharsets.ISO_8859_1);
+                        OutputStream out = s.getOutputStream();
+                        for (int i = 0; i < answer.length; ) { // cut anywhere: in sizes, in CRLFs, in data
+                            int n = Math.min(answer.length - i, 1 + random.nextInt(700));
+                            out.write(answer, i, n);
+                            out.flush();
+                            i += n;
+                            if (random.nextInt(20) == 0) {
+                                Thread.sleep(1);
+                            }
+                        }
+                        if (path.equals("/huge-head")) {
+                            s.getInputStream().read(); // hold the connection open until the client gives up
+                        }
+                    } catch (Exception e) {
+                        // the next exchange, or the end
+                    }
+                }
+            });
+            server.start();
+            String base = "http://127.0.0.1:" + scripted.getLocalPort();
+            HttpClientResponse r = fetch(loop, URI.create(base + "/chunked"));
+            assertThat(r.body()).isEqualTo(expected.toByteArray());
+            Throwable huge = error(loop, URI.create(base + "/huge-head"), Duration.ofSeconds(60));
+            assertThat(huge).isInstanceOf(java.io.IOException.class).hasMessageContaining("head larger than");
+            assertThat(error(loop, URI.create(base + "/signed-chunk"), Duration.ofSeconds(60)))
+                    .isInstanceOf(java.io.IOException.class).hasMessageContaining("bad chunk size");
+            assertThat(error(loop, URI.create(base + "/signed-length"), Duration.ofSeconds(60)))
+                    .isInstanceOf(java.io.IOException.class).hasMessageContaining("bad Content-Length");
+            scripted.close();
+            server.join(30_000);
+        }
+    }
+
     private static Throwable error(EventLoop loop, URI uri, Duration timeout) throws Exception {
         CompletableFuture<Throwable> f = new CompletableFuture<>();
         loop.execute(() -> HttpClient.get(loop, uri, timeout, (r, e) -> f.complete(e)));
