@@ -217,7 +217,8 @@ public final class HttpServer {
 
         /** Keeps a deadline on the incomplete request in {@link #in}: from its first byte to its last. */
         private void watchIncompleteRequest() {
-            boolean incomplete = !closing && (head != null || in.length > 0);
+            // (While paused the server is the one not reading: no deadline runs against the client then.)
+            boolean incomplete = !closing && !paused && (head != null || in.length > 0);
             if (!incomplete) {
                 cancelRequestTimer();
                 return;
@@ -467,6 +468,10 @@ public final class HttpServer {
             if (closing && exchanges.isEmpty() && !conn.isClosed()) {
                 closeAfterAnswers();
                 return;
+            }
+            if (head != null && head.expectContinue && exchanges.isEmpty() && !closing && !conn.isClosed()) {
+                head.expectContinue = false; // the answers before it are out: the body may come now
+                conn.write(CONTINUE);
             }
             if (paused && exchanges.size() < MAX_PIPELINED / 2 && !conn.isClosed()) {
                 paused = false;

@@ -157,6 +157,20 @@ class HttpTest {
                 assertThat(new String(in.readNBytes(12), StandardCharsets.US_ASCII)).isEqualTo("POST /e body");
             }
             try (Socket s = client(server)) {
+                // An expectation behind an answer still due: the interim answer follows that answer, not before.
+                OutputStream out = s.getOutputStream();
+                InputStream in = s.getInputStream();
+                out.write(("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"
+                        + "POST /late HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n")
+                        .getBytes(StandardCharsets.US_ASCII));
+                assertThat(readHead(in)).startsWith("HTTP/1.1 200 OK\r\n").contains("Content-Length: 4\r\n");
+                assertThat(new String(in.readNBytes(4), StandardCharsets.US_ASCII)).isEqualTo("slow");
+                assertThat(readHead(in)).isEqualTo("HTTP/1.1 100 Continue\r\n\r\n");
+                out.write("ok".getBytes(StandardCharsets.US_ASCII));
+                assertThat(readHead(in)).startsWith("HTTP/1.1 200 OK\r\n");
+                assertThat(new String(in.readNBytes(13), StandardCharsets.US_ASCII)).isEqualTo("POST /late ok");
+            }
+            try (Socket s = client(server)) {
                 // HTTP/1.0 keeps the connection only when asked, and the answer says so.
                 s.getOutputStream().write("GET /k HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
                 assertThat(readHead(s.getInputStream())).contains("\r\nConnection: keep-alive\r\n");
@@ -237,6 +251,36 @@ class HttpTest {
                 long millis = (System.nanoTime() - started) / 1_000_000;
                 assertThat(answer).startsWith("HTTP/1.1 408 ").contains("\r\nConnection: close\r\n");
                 assertThat(millis).as("time to the 408 (deadline 800 ms; bytes kept coming)").isGreaterThanOrEqualTo(700);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("dev.panamio.testing.TestBackends#available")
+    void noRequestDeadlineRunsWhileTheServerItselfHasStoppedReading(Backend backend) throws Exception {
+        // 64 pipelined requests whose answers take 2.5 s stop the server reading; the request cut after them
+        // waits on the server, not on the client, so its 1-s deadline must not run until reading resumes.
+        try (EventLoop loop = EventLoop.builder().backend(backend).build().start()) {
+            HttpServer server = onLoop(loop, () -> HttpServer.listen(loop, LOCAL,
+                    HttpServerOptions.defaults().withRequestTimeout(Duration.ofSeconds(1)), (req, res) -> {
+                        if (req.target().equals("/slow")) {
+                            loop.setTimeout(Duration.ofMillis(2500), () -> res.send("s"));
+                        } else {
+                            res.send("done");
+                        }
+                    }));
+            try (Socket s = client(server)) {
+                OutputStream out = s.getOutputStream();
+                InputStream in = s.getInputStream();
+                out.write(("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n".repeat(HttpServer.MAX_PIPELINED) + "GET /last HTTP/1.1\r\nHo")
+                        .getBytes(StandardCharsets.US_ASCII));
+                for (int i = 0; i < HttpServer.MAX_PIPELINED; i++) {
+                    assertThat(readHead(in)).as("answer %d", i).startsWith("HTTP/1.1 200 ");
+                    assertThat(in.read()).isEqualTo('s');
+                }
+                out.write("st: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                assertThat(readHead(in)).startsWith("HTTP/1.1 200 ");
+                assertThat(new String(in.readNBytes(4), StandardCharsets.US_ASCII)).isEqualTo("done");
             }
         }
     }
