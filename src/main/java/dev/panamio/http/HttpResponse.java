@@ -7,12 +7,13 @@ import java.util.Objects;
 /**
  * The answer to one request: set the status and headers, then {@link #send} once. {@code Content-Length} and
  * {@code Date} are set by the server, and {@code Connection} when the connection closes after this response
- * (or an HTTP/1.0 client asked to keep it). Loop thread only.
+ * (or an HTTP/1.0 client asked to keep it). A handler that sets {@code Connection: close} ends the connection
+ * after this response. Loop thread only.
  */
 public final class HttpResponse {
     private final HttpServer.Connection owner;
-    /** The connection closes after this response. */
-    final boolean close;
+    /** The connection closes after this response (the request or the handler said so, or an error). */
+    boolean close;
     /** A HEAD request: the body's length is sent, the body is not. */
     private final boolean headRequest;
     /** An HTTP/1.0 request that asked for keep-alive: say that it is kept. */
@@ -103,8 +104,11 @@ public final class HttpResponse {
         sent = true;
         String reason = reason(status);
         byte[] date = owner.date();
-        boolean connectionSet = find("Connection") >= 0;
-        String connection = connectionSet ? null : close ? "close" : keepAlive10 ? "keep-alive" : null;
+        int set = find("Connection");
+        if (set >= 0 && HttpServer.Connection.hasToken(fields[set + 1], "close")) {
+            close = true; // the handler ends the connection with this answer
+        }
+        String connection = set >= 0 ? null : close ? "close" : keepAlive10 ? "keep-alive" : null;
         int contentLength = body.length;
         int bodyBytes = headRequest ? 0 : body.length;
         int size = 9 + 3 + 1 + reason.length() + 2 + date.length + 16 + decimalLength(contentLength) + 2 + 2 + bodyBytes;

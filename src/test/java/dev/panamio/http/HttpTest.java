@@ -38,6 +38,8 @@ class HttpTest {
         return onLoop(loop, () -> HttpServer.listen(loop, LOCAL, (req, res) -> {
             if (req.target().equals("/slow")) {
                 loop.setTimeout(Duration.ofMillis(100), () -> res.send("slow"));
+            } else if (req.target().equals("/bye")) {
+                res.header("Connection", "close").send("bye");
             } else if (req.target().equals("/boom")) {
                 throw new IllegalStateException("handler failed");
             } else {
@@ -126,6 +128,11 @@ class HttpTest {
                         .startsWith("HTTP/1.1 " + c[1] + " ").contains("\r\nConnection: close\r\n");
                 assertThat(answer.split("HTTP/1.1 ", -1)).as("one answer to %s", c[0]).hasSize(2);
             }
+            // A handler that answers with Connection: close ends the connection there: what was pipelined after
+            // it is not answered.
+            String bye = rawExchange(server, "GET /bye HTTP/1.1\r\nHost: x\r\n\r\nGET /after HTTP/1.1\r\nHost: x\r\n\r\n");
+            assertThat(bye).startsWith("HTTP/1.1 200 ").endsWith("\r\n\r\nbye");
+            assertThat(bye.split("HTTP/1.1 ", -1)).hasSize(2);
             // Accepted: HTTP/1.0 without Host, empty lines before a request line, any case in field names,
             // spaces and tabs around a value.
             assertThat(rawExchange(server, "GET /old HTTP/1.0\r\n\r\n")).startsWith("HTTP/1.1 200 ").endsWith("GET /old ");
