@@ -839,7 +839,7 @@ public final class TcpConnection extends Handle {
         if (first > 0) {
             MemorySegment.copy(src, srcOffset, queue.lastBuffer().segment(), queue.lastLength(), first);
             queue.extendLast(first);
-            queued(first);
+            checkHighWatermark();
         }
         int size = core.pool().bufferSize();
         for (long off = first; off < total; off += size) {
@@ -873,7 +873,7 @@ public final class TcpConnection extends Handle {
         }
         queue.add(b, len, copy);
         core.queuedWrites(1);
-        queued(len);
+        checkHighWatermark();
     }
 
     /**
@@ -892,8 +892,8 @@ public final class TcpConnection extends Handle {
         }
     }
 
-    /** {@code len} more bytes wait to be written: past the high watermark, the connection is not writable. */
-    private void queued(int len) {
+    /** More bytes wait to be written: past the high watermark, the connection is not writable. */
+    private void checkHighWatermark() {
         if (writable && queue.pendingBytes() >= options.writeHighWatermark()) {
             writable = false;
             fireWritability();

@@ -49,7 +49,6 @@ public final class BufferPool implements dev.panamio.sys.BufferSource {
     private long peakLentBytes;
     /** The most bytes in use (not free) since the last trim. */
     private long windowPeakInUse;
-    private long slabs;
     private long trimmedSlabs;
 
     /** A pool that never gives memory back before the loop closes. */
@@ -113,12 +112,11 @@ public final class BufferPool implements dev.panamio.sys.BufferSource {
             b.nextFree = freeList;
             freeList = b;
         }
-        slabs++;
         allocatedBytes += slabBytes;
         freeBytes += slabBytes;
         LoopEvents.BufferPoolGrowth e = LoopEvents.recording() ? new LoopEvents.BufferPoolGrowth() : null;
         if (e != null && e.shouldCommit()) {
-            e.slabBytes = (long) bufferSize * BUFFERS_PER_SLAB;
+            e.slabBytes = slabBytes;
             e.poolBytes = allocatedBytes;
             e.commit();
         }
@@ -150,11 +148,15 @@ public final class BufferPool implements dev.panamio.sys.BufferSource {
         if (b.slab != null) {
             b.slab.free++;
         }
-        if (!trimRequested && freeBytes > retainBytes && freeBytes > allocatedBytes - freeBytes
-                && trimRequest != null) {
+        if (!trimRequested && trimRequest != null && moreFreeThanNeeded()) {
             trimRequested = true;
             trimRequest.run();
         }
+    }
+
+    /** Whether more of the pool is free than is in use and than it retains: what a trim is for. */
+    private boolean moreFreeThanNeeded() {
+        return freeBytes > retainBytes && freeBytes > allocatedBytes - freeBytes;
     }
 
     /**
@@ -172,7 +174,7 @@ public final class BufferPool implements dev.panamio.sys.BufferSource {
             return -1;
         }
         long delay = freeSlabs(keep);
-        if (delay < 0 && keep > Math.max(retainBytes, inUse) && freeBytes > retainBytes && freeBytes > inUse) {
+        if (delay < 0 && keep > Math.max(retainBytes, inUse) && moreFreeThanNeeded()) {
             // This window's peak kept memory that the next window may not need: look again then.
             delay = TRIM_DELAY_NANOS;
         }
@@ -237,7 +239,6 @@ public final class BufferPool implements dev.panamio.sys.BufferSource {
         while (slabList.size() > w) {
             slabList.removeLast();
         }
-        slabs -= freed;
         trimmedSlabs += freed;
         LoopEvents.BufferPoolTrim e = LoopEvents.recording() ? new LoopEvents.BufferPoolTrim() : null;
         if (e != null && e.shouldCommit()) {
@@ -376,9 +377,6 @@ public final class BufferPool implements dev.panamio.sys.BufferSource {
         return ringBytes;
     }
 
-    public long slabs() {
-        return slabs;
-    }
 
     /** Throws if the four owners do not add up to what was allocated. */
     public void checkInvariant() {

@@ -67,10 +67,9 @@ public final class NativeMemory implements AutoCloseable, dev.panamio.sys.Native
      * acknowledge, so this costs up to a few hundred microseconds: callers free a few blocks at a time.
      */
     public void free(Block b) {
-        if (b.freed) {
+        if (!b.arena.scope().isAlive()) {
             throw new IllegalStateException("block freed twice");
         }
-        b.freed = true;
         if (b.prev != null) {
             b.prev.next = b.next;
         } else {
@@ -92,7 +91,6 @@ public final class NativeMemory implements AutoCloseable, dev.panamio.sys.Native
         final MemorySegment segment;
         private Block prev;
         private Block next;
-        private boolean freed;
 
         Block(Arena arena, MemorySegment segment) {
             this.arena = arena;
@@ -138,7 +136,6 @@ public final class NativeMemory implements AutoCloseable, dev.panamio.sys.Native
         PROCESS_BYTES.addAndGet(-bytes);
         bytes = 0;
         for (Block b = blocks; b != null; b = b.next) {
-            b.freed = true;
             b.arena.close();
         }
         blocks = null;

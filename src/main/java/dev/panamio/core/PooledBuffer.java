@@ -18,7 +18,7 @@ public final class PooledBuffer implements dev.panamio.sys.SelectedBuffer {
 
     final MemorySegment segment;
     final BufferPool pool;
-    /** The slab of a trimming pool this buffer belongs to, else {@code null}. */
+    /** The slab this buffer belongs to when a trim may free it (beyond what the pool retains), else {@code null}. */
     final BufferPool.Slab slab;
     byte state = FREE;
     /** Next in the pool's free list. */
