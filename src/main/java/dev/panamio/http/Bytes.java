@@ -11,6 +11,8 @@ final class Bytes {
 
     byte[] data = new byte[INITIAL];
     int length;
+    /** No head ends before this index ({@link #headEnd} searched up to here and found none). */
+    private int searched;
 
     /** Appends a read's bytes and releases its lease (copied without a view: a view would need an arena per read). */
     void append(Buffer read) {
@@ -28,39 +30,37 @@ final class Bytes {
         if (n > 0) {
             System.arraycopy(data, n, data, 0, length - n);
             length -= n;
+            searched = Math.max(0, searched - n);
             if (length == 0 && data.length > SHRINK_ABOVE) {
                 data = new byte[INITIAL]; // a large body's array is not kept for the rest of the connection
             }
         }
     }
 
-    /** The first index {@code >= from} where CR LF CR LF starts, or -1. */
-    int indexOfHeadEnd(int from) {
-        byte[] d = data;
-        for (int i = from; i + 3 < length; i++) {
-            if (d[i + 3] == '\n' && d[i + 2] == '\r' && d[i + 1] == '\n' && d[i] == '\r') {
-                return i;
-            }
+    /**
+     * The first index {@code >= from} where CR LF CR LF (the end of a head) starts, or -1. A miss is remembered:
+     * the next search starts where this one stopped, so a head that arrives in many reads is searched once.
+     */
+    int headEnd(int from) {
+        int at = indexOf("\r\n\r\n", Math.max(from, searched));
+        if (at < 0) {
+            searched = Math.max(from, length - 3);
         }
-        return -1;
-    }
-
-    /** The first index in {@code [from, to - 1)} where CR LF starts, or {@code to - 2} (the caller's line end). */
-    static int indexOfCrlf(byte[] d, int from, int to) {
-        for (int i = from; i + 1 < to; i++) {
-            if (d[i] == '\r' && d[i + 1] == '\n') {
-                return i;
-            }
-        }
-        return to - 2;
+        return at;
     }
 
     /** The first index {@code >= from} where the ASCII {@code pattern} starts, or -1. */
     int indexOf(String pattern, int from) {
+        byte[] d = data;
+        int n = pattern.length();
+        byte first = (byte) pattern.charAt(0);
         outer:
-        for (int i = from; i + pattern.length() <= length; i++) {
-            for (int k = 0; k < pattern.length(); k++) {
-                if (data[i + k] != pattern.charAt(k)) {
+        for (int i = from, last = length - n; i <= last; i++) {
+            if (d[i] != first) {
+                continue;
+            }
+            for (int k = 1; k < n; k++) {
+                if (d[i + k] != pattern.charAt(k)) {
                     continue outer;
                 }
             }

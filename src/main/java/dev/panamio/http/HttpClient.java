@@ -100,8 +100,6 @@ public final class HttpClient {
         // parsed head
         private int status = -1;
         private Map<String, String> headers;
-        /** Where the search for the end of the head goes on: no head ends before it. */
-        private int scanFrom;
         // a chunked body, decoded as it arrives (what is decoded leaves the read buffer)
         private ByteArrayOutputStream chunks;
         /** Bytes left of the current chunk; 0: its CRLF is due; -1: a chunk-size line is due. */
@@ -200,12 +198,11 @@ public final class HttpClient {
                 return true;
             }
             if (status < 0) {
-                int end = in.indexOfHeadEnd(scanFrom);
+                int end = in.headEnd(0);
                 if (end < 0) {
                     if (in.length > MAX_HEAD) {
                         throw new IOException("GET " + uri + ": response head larger than " + MAX_HEAD + " bytes");
                     }
-                    scanFrom = Math.max(0, in.length - 3); // searched up to here: not again
                     return false;
                 }
                 String[] lines = new String(in.data, 0, end, StandardCharsets.ISO_8859_1).split("\r\n");

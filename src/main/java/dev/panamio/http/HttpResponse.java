@@ -109,9 +109,8 @@ public final class HttpResponse {
             close = true; // the handler ends the connection with this answer
         }
         String connection = set >= 0 ? null : close ? "close" : keepAlive10 ? "keep-alive" : null;
-        int contentLength = body.length;
         int bodyBytes = headRequest ? 0 : body.length;
-        int size = 9 + 3 + 1 + reason.length() + 2 + date.length + 16 + decimalLength(contentLength) + 2 + 2 + bodyBytes;
+        int size = 9 + 3 + 1 + reason.length() + 2 + date.length + 16 + decimalLength(body.length) + 2 + 2 + bodyBytes;
         for (int i = 0; i < fieldCount; i += 2) {
             size += fields[i].length() + 2 + fields[i + 1].length() + 2;
         }
@@ -120,9 +119,7 @@ public final class HttpResponse {
         }
         byte[] out = new byte[size];
         int p = put(out, 0, "HTTP/1.1 ");
-        out[p++] = (byte) ('0' + status / 100);
-        out[p++] = (byte) ('0' + status / 10 % 10);
-        out[p++] = (byte) ('0' + status % 10);
+        p = putDecimal(out, p, status);
         out[p++] = ' ';
         p = crlf(out, put(out, p, reason));
         for (int i = 0; i < fieldCount; i += 2) {
@@ -133,14 +130,19 @@ public final class HttpResponse {
         }
         System.arraycopy(date, 0, out, p, date.length);
         p += date.length;
-        p = put(out, p, "Content-Length: ");
-        for (int d = decimalLength(contentLength), v = contentLength, i = p + d - 1; i >= p; i--, v /= 10) {
-            out[i] = (byte) ('0' + v % 10);
-        }
-        p = crlf(out, crlf(out, p + decimalLength(contentLength)));
+        p = crlf(out, crlf(out, putDecimal(out, put(out, p, "Content-Length: "), body.length)));
         System.arraycopy(body, 0, out, p, bodyBytes);
         bytes = out;
         owner.flush();
+    }
+
+    /** Writes {@code n} (not negative) in decimal; returns the position after it. */
+    private static int putDecimal(byte[] out, int p, int n) {
+        int end = p + decimalLength(n);
+        for (int i = end - 1; i >= p; i--, n /= 10) {
+            out[i] = (byte) ('0' + n % 10);
+        }
+        return end;
     }
 
     private static int decimalLength(int n) {

@@ -147,8 +147,6 @@ public final class HttpServer {
         /** Responses in request order; each leaves when it and all before it are sent. */
         private final ArrayDeque<HttpResponse> exchanges = new ArrayDeque<>();
         private final Bytes in = new Bytes();
-        /** Where the search for the end of a head goes on: no head ends before it. */
-        private int scanFrom;
         /** A parsed head waiting for its body. */
         private Head head;
         private boolean closing; // no more requests: answer what is queued, then close
@@ -295,12 +293,10 @@ public final class HttpServer {
                     while (in.length - start >= 2 && d[start] == '\r' && d[start + 1] == '\n') {
                         start += 2;
                     }
-                    int end = in.indexOfHeadEnd(Math.max(start, scanFrom));
+                    int end = in.headEnd(start);
                     if (end < 0) {
                         if (in.length - start > MAX_HEAD) {
                             fail(431);
-                        } else {
-                            scanFrom = Math.max(start, in.length - 3); // searched up to here: not again
                         }
                         break;
                     }
@@ -314,7 +310,6 @@ public final class HttpServer {
                     }
                     head = h;
                     start = end + 4;
-                    scanFrom = start;
                 }
                 if (in.length - start < head.bodyLength) {
                     if (head.expectContinue && exchanges.isEmpty() && !conn.isClosed()) {
@@ -327,14 +322,12 @@ public final class HttpServer {
                 head = null;
                 byte[] body = h.bodyLength == 0 ? EMPTY : java.util.Arrays.copyOfRange(d, start, start + h.bodyLength);
                 start += h.bodyLength;
-                scanFrom = start;
                 if (!h.keepAlive) {
                     closing = true;
                 }
                 dispatch(new HttpRequest(h.method, h.target, h.version, h.headers, body), h);
             }
             in.consume(start);
-            scanFrom = Math.max(0, scanFrom - start);
             if (!paused && exchanges.size() >= MAX_PIPELINED && !conn.isClosed()) {
                 paused = true;
                 conn.stopReading();
@@ -348,7 +341,7 @@ public final class HttpServer {
          * one for HTTP/1.1), a Content-Length of digits only. Returns null after answering an error.
          */
         private Head parseHead(byte[] d, int from, int end) {
-            int lineEnd = Bytes.indexOfCrlf(d, from, end + 2);
+            int lineEnd = in.indexOf("\r\n", from); // at most end: the head's blank line ends every line
             int sp1 = indexOf(d, from, lineEnd, (byte) ' ');
             int sp2 = sp1 < 0 ? -1 : indexOf(d, sp1 + 1, lineEnd, (byte) ' ');
             if (sp2 < 0 || sp1 == from || sp2 == sp1 + 1 || !tokens(d, from, sp1) || !visible(d, sp1 + 1, sp2)) {
@@ -356,6 +349,7 @@ public final class HttpServer {
                 return null;
             }
             String version = version(d, sp2 + 1, lineEnd);
+            boolean http11 = "HTTP/1.1".equals(version);
             if (version == null) {
                 fail(lineEnd - sp2 - 1 == 8 && startsWith(d, sp2 + 1, "HTTP/") ? 505 : 400);
                 return null;
@@ -367,7 +361,7 @@ public final class HttpServer {
             Map<String, String> headers = new LinkedHashMap<>();
             int hosts = 0;
             for (int p = lineEnd + 2; p < end + 2; p = lineEnd + 2) {
-                lineEnd = Bytes.indexOfCrlf(d, p, end + 2);
+                lineEnd = in.indexOf("\r\n", p);
                 int colon = indexOf(d, p, lineEnd, (byte) ':');
                 if (colon <= p || !tokens(d, p, colon)) {
                     fail(400); // no name, a space before the colon, or a folded line
@@ -394,7 +388,7 @@ public final class HttpServer {
                 }
                 headers.merge(name, new String(d, vs, ve - vs, StandardCharsets.ISO_8859_1), JOIN);
             }
-            if (hosts > 1 || (hosts == 0 && version.equals("HTTP/1.1"))) {
+            if (hosts > 1 || (hosts == 0 && http11)) {
                 fail(400);
                 return null;
             }
@@ -421,10 +415,10 @@ public final class HttpServer {
                     fail(417);
                     return null;
                 }
-                h.expectContinue = version.equals("HTTP/1.1") && h.bodyLength > 0;
+                h.expectContinue = http11 && h.bodyLength > 0;
             }
             String connection = headers.get("connection");
-            h.keepAlive = version.equals("HTTP/1.1") ? !hasToken(connection, "close") : hasToken(connection, "keep-alive");
+            h.keepAlive = http11 ? !hasToken(connection, "close") : hasToken(connection, "keep-alive");
             h.headers = headers;
             return h;
         }
