@@ -8,7 +8,6 @@ import dev.panamio.ReadHandler;
 import dev.panamio.TcpConnection;
 import dev.panamio.Timer;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -38,8 +37,6 @@ public final class HttpClient {
     public static final int MAX_BODY = 64 << 20;
     /** The largest response head (status line and header fields) accepted. */
     public static final int MAX_HEAD = 64 << 10;
-    /** The longest chunk-size line (with extensions) accepted. */
-    static final int MAX_CHUNK_LINE = 4096;
 
     private HttpClient() {}
 
@@ -101,10 +98,7 @@ public final class HttpClient {
         private int status = -1;
         private Map<String, String> headers;
         // a chunked body, decoded as it arrives (what is decoded leaves the read buffer)
-        private ByteArrayOutputStream chunks;
-        /** Bytes left of the current chunk; 0: its CRLF is due; -1: a chunk-size line is due. */
-        private long chunkLeft = -1;
-        private boolean trailers;
+        private ChunkedBody chunks;
 
         Exchange(EventLoop loop, URI uri, Duration timeout, Callback<HttpClientResponse> callback) {
             this.loop = loop;
@@ -261,75 +255,17 @@ public final class HttpClient {
          */
         private byte[] dechunk() throws IOException {
             if (chunks == null) {
-                chunks = new ByteArrayOutputStream();
+                chunks = new ChunkedBody(MAX_BODY, MAX_HEAD);
             }
             int p = 0;
             try {
-                while (true) {
-                    if (trailers) { // trailer fields, then a blank line
-                        int e = in.indexOf("\r\n", p);
-                        if (e < 0) {
-                            if (in.length - p > MAX_HEAD) {
-                                throw new IOException("GET " + uri + ": trailer fields larger than " + MAX_HEAD + " bytes");
-                            }
-                            return null;
-                        }
-                        if (e == p) {
-                            p += 2;
-                            return chunks.toByteArray();
-                        }
-                        p = e + 2;
-                        continue;
-                    }
-                    if (chunkLeft < 0) {
-                        int lineEnd = in.indexOf("\r\n", p);
-                        if (lineEnd < 0) {
-                            if (in.length - p > MAX_CHUNK_LINE) {
-                                throw new IOException("GET " + uri + ": chunk-size line longer than " + MAX_CHUNK_LINE + " bytes");
-                            }
-                            return null;
-                        }
-                        int sizeEnd = p;
-                        while (sizeEnd < lineEnd && Character.digit(in.data[sizeEnd], 16) >= 0) {
-                            sizeEnd++;
-                        }
-                        byte after = sizeEnd < lineEnd ? in.data[sizeEnd] : (byte) ';';
-                        if (sizeEnd == p || sizeEnd - p > 8 || (after != ';' && after != ' ' && after != '\t')) {
-                            String line = new String(in.data, p, Math.min(lineEnd - p, 40), StandardCharsets.ISO_8859_1);
-                            throw new IOException("GET " + uri + ": bad chunk size '" + line + "'");
-                        }
-                        long size = Long.parseLong(new String(in.data, p, sizeEnd - p, StandardCharsets.ISO_8859_1), 16);
-                        p = lineEnd + 2;
-                        if (size == 0) {
-                            trailers = true;
-                            continue;
-                        }
-                        if (chunks.size() + size > MAX_BODY) {
-                            throw new IOException("GET " + uri + ": chunked body larger than " + MAX_BODY + " bytes");
-                        }
-                        chunkLeft = size;
-                    }
-                    if (chunkLeft > 0) {
-                        int n = (int) Math.min(chunkLeft, in.length - p);
-                        chunks.write(in.data, p, n);
-                        p += n;
-                        chunkLeft -= n;
-                        if (chunkLeft > 0) {
-                            return null;
-                        }
-                    }
-                    if (in.length - p < 2) {
-                        return null; // the chunk's CRLF is still coming
-                    }
-                    if (in.data[p] != '\r' || in.data[p + 1] != '\n') {
-                        throw new IOException("GET " + uri + ": chunk not followed by CRLF");
-                    }
-                    p += 2;
-                    chunkLeft = -1;
-                }
+                p = chunks.decode(in, 0);
+            } catch (ChunkedBody.Malformed e) {
+                throw new IOException("GET " + uri + ": " + e.getMessage());
             } finally {
                 in.consume(p);
             }
+            return chunks.done() ? chunks.body() : null;
         }
 
         private void succeed(HttpClientResponse r) {

@@ -17,19 +17,21 @@ import java.util.Objects;
 
 /**
  * A small HTTP/1.1 server: keep-alive (HTTP/1.0 too, when asked for), pipelining (responses in request order),
- * {@code Content-Length} bodies, {@code Expect: 100-continue}, {@code HEAD} (the body's length, no body), and a
- * {@code Date} on every response.
+ * {@code Content-Length} and chunked bodies (decoded as they arrive; trailer fields are dropped),
+ * {@code Expect: 100-continue}, {@code HEAD} (the body's length, no body), and a {@code Date} on every response.
  *
- * <p>Refused, each answered and then closed: a {@code Transfer-Encoding} body 501; a head over 8 KiB 431; a body
- * over {@value #MAX_BODY} bytes 413; another expectation 417; an HTTP version other than 1.x 505; a request that
- * has not all arrived {@linkplain HttpServerOptions#requestTimeout() within its deadline} of its first byte 408;
- * an incomplete request holding more than a head's worth while the server's connections together hold more than
- * {@linkplain HttpServerOptions#maxBufferedBytes() their budget} 503; a malformed request 400 — including the
- * ambiguities request smuggling lives on (a space before a field's colon, folded lines, bare CR or LF, a missing
- * or repeated Host, a Content-Length that is not plain digits or that is repeated). A connection that closes
- * after an answer shuts its output down and drops what the client still sends for up to two seconds, so that
- * the answer is not lost to a reset. A handler that throws gets a 500. Idle connections close at the loop's
- * read timeout.
+ * <p>Refused, each answered and then closed: a transfer coding other than {@code chunked} 501; a head over 8 KiB
+ * 431; a body over {@value #MAX_BODY} bytes (decoded, for a chunked one) 413; another expectation 417; an HTTP
+ * version other than 1.x 505; a request that has not all arrived {@linkplain HttpServerOptions#requestTimeout()
+ * within its deadline} of its first byte 408; an incomplete request holding more than a head's worth while the
+ * server's connections together hold more than {@linkplain HttpServerOptions#maxBufferedBytes() their budget} 503;
+ * a malformed request 400 — including the ambiguities request smuggling lives on (a space before a field's colon,
+ * folded lines, bare CR or LF, a missing or repeated Host, a Content-Length that is not plain digits or that is
+ * repeated, a Transfer-Encoding together with a Content-Length or in HTTP/1.0 or whose last coding is not a single
+ * {@code chunked}, a chunk size with a sign or more than 8 hex digits, chunk data not followed by CRLF, a control
+ * byte in a chunk line). A connection that closes after an answer shuts its output down and drops what the client
+ * still sends for up to two seconds, so that the answer is not lost to a reset. A handler that throws gets a 500.
+ * Idle connections close at the loop's read timeout.
  *
  * <p>Parsing works on the bytes read, with no per-line strings: a request costs its target, its field values,
  * and the request and response objects.
@@ -119,6 +121,8 @@ public final class HttpServer {
         String version;
         Map<String, String> headers;
         int bodyLength;
+        /** The body is chunked: decoded here as it arrives. */
+        ChunkedBody chunked;
         boolean keepAlive;
         boolean expectContinue;
     }
@@ -196,9 +200,10 @@ public final class HttpServer {
 
         /** Counts what is left of the read against the server's budget, and keeps the request deadline. */
         private void afterParse() {
-            server.buffered += in.length - counted;
-            counted = in.length;
-            if (!closing && in.length > MAX_HEAD && server.buffered > server.options.maxBufferedBytes()) {
+            int held = in.length + (head != null && head.chunked != null ? head.chunked.size() : 0);
+            server.buffered += held - counted;
+            counted = held;
+            if (!closing && held > MAX_HEAD && server.buffered > server.options.maxBufferedBytes()) {
                 reject(503);
             }
             watchIncompleteRequest();
@@ -311,7 +316,16 @@ public final class HttpServer {
                     head = h;
                     start = end + 4;
                 }
-                if (in.length - start < head.bodyLength) {
+                if (head.chunked != null) {
+                    try {
+                        start = head.chunked.decode(in, start);
+                    } catch (ChunkedBody.Malformed e) {
+                        head = null;
+                        fail(e.tooLarge ? 413 : 400);
+                        break;
+                    }
+                }
+                if (head.chunked != null ? !head.chunked.done() : in.length - start < head.bodyLength) {
                     if (head.expectContinue && exchanges.isEmpty() && !conn.isClosed()) {
                         head.expectContinue = false; // once; only when no earlier response is still due
                         conn.write(CONTINUE);
@@ -320,8 +334,13 @@ public final class HttpServer {
                 }
                 Head h = head;
                 head = null;
-                byte[] body = h.bodyLength == 0 ? EMPTY : java.util.Arrays.copyOfRange(d, start, start + h.bodyLength);
-                start += h.bodyLength;
+                byte[] body;
+                if (h.chunked != null) {
+                    body = h.chunked.size() == 0 ? EMPTY : h.chunked.body();
+                } else {
+                    body = h.bodyLength == 0 ? EMPTY : java.util.Arrays.copyOfRange(d, start, start + h.bodyLength);
+                    start += h.bodyLength;
+                }
                 if (!h.keepAlive) {
                     closing = true;
                 }
@@ -392,12 +411,16 @@ public final class HttpServer {
                 fail(400);
                 return null;
             }
-            if (headers.containsKey("transfer-encoding")) {
-                fail(501);
-                return null;
-            }
+            String te = headers.get("transfer-encoding");
             String cl = headers.get("content-length");
-            if (cl != null) {
+            if (te != null) {
+                int status = transferCoding(te, http11, cl != null);
+                if (status != 0) {
+                    fail(status);
+                    return null;
+                }
+                h.chunked = new ChunkedBody(MAX_BODY, MAX_HEAD);
+            } else if (cl != null) {
                 long n = Bytes.digits(cl);
                 if (n < 0) {
                     fail(400);
@@ -415,12 +438,38 @@ public final class HttpServer {
                     fail(417);
                     return null;
                 }
-                h.expectContinue = http11 && h.bodyLength > 0;
+                h.expectContinue = http11 && (h.bodyLength > 0 || h.chunked != null);
             }
             String connection = headers.get("connection");
             h.keepAlive = http11 ? !hasToken(connection, "close") : hasToken(connection, "keep-alive");
             h.headers = headers;
             return h;
+        }
+
+        /**
+         * Whether a request's {@code Transfer-Encoding} can be read: 0 when it is exactly {@code chunked}, else
+         * the status that refuses it. With a Content-Length as well, or in HTTP/1.0, or with chunked not last or
+         * not once, where the body ends is not certain (400, RFC 9112 §6.1, §6.3); another coding is not
+         * implemented (501).
+         */
+        private static int transferCoding(String te, boolean http11, boolean contentLength) {
+            if (!http11 || contentLength) {
+                return 400;
+            }
+            String[] codings = te.split(",", -1);
+            int chunked = 0;
+            for (String c : codings) {
+                String coding = c.strip();
+                if (coding.equalsIgnoreCase("chunked")) {
+                    chunked++;
+                } else if (coding.isEmpty() || !coding.chars().allMatch(ch -> ch < TCHAR.length && TCHAR[ch])) {
+                    return 400;
+                }
+            }
+            if (chunked != 1 || !codings[codings.length - 1].strip().equalsIgnoreCase("chunked")) {
+                return 400;
+            }
+            return codings.length == 1 ? 0 : 501;
         }
 
         private void dispatch(HttpRequest request, Head h) {

@@ -1,0 +1,157 @@
+package dev.panamio.http;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * A chunked message body (RFC 9112 §7.1) decoded as it arrives, for the server's requests and the client's
+ * responses alike. Each {@link #decode} takes what it can from the read bytes and says where it stopped, so a
+ * body that comes in many reads is read once. Strict where a lenient decoder would let two parsers disagree on
+ * where the body ends: the size is hex digits only (no sign, at most 8), only a space, a tab or {@code ;} may
+ * follow it, no line holds a control byte, and each chunk's data ends with CR LF. Trailer fields are read
+ * and dropped.
+ */
+final class ChunkedBody {
+    /** The longest chunk-size line (with its extensions) accepted. */
+    static final int MAX_LINE = 4096;
+
+    private final long maxBody;
+    private final int maxTrailers;
+    private final ByteArrayOutputStream body = new ByteArrayOutputStream();
+    /** Bytes left of the current chunk's data; 0: its CRLF is due; -1: a chunk-size line is due. */
+    private long left = -1;
+    private boolean trailers;
+    private int trailerBytes;
+    private boolean done;
+
+    /**
+     * @param maxBody     the largest decoded body accepted
+     * @param maxTrailers the most bytes of trailer fields accepted
+     */
+    ChunkedBody(long maxBody, int maxTrailers) {
+        this.maxBody = maxBody;
+        this.maxTrailers = maxTrailers;
+    }
+
+    /** Why a chunked body was refused: malformed, or larger than allowed ({@link #tooLarge}). */
+    static final class Malformed extends Exception {
+        final boolean tooLarge;
+
+        Malformed(String message, boolean tooLarge) {
+            super(message, null, false, false);
+            this.tooLarge = tooLarge;
+        }
+    }
+
+    /**
+     * Decodes from {@code in} at {@code p} as far as the bytes there go.
+     *
+     * @return the index after the last byte taken (what is before it may be consumed); once {@link #done()}, the
+     *         index after the body's last CRLF
+     * @throws Malformed if the bytes are not a chunked body, or the body or its trailers are larger than allowed
+     */
+    int decode(Bytes in, int p) throws Malformed {
+        byte[] d = in.data;
+        while (!done) {
+            if (trailers) { // trailer fields, then a blank line
+                int e = in.indexOf("\r\n", p);
+                if (e < 0) {
+                    if (trailerBytes + in.length - p > maxTrailers) {
+                        throw new Malformed("trailer fields larger than " + maxTrailers + " bytes", true);
+                    }
+                    return p;
+                }
+                checkLine(d, p, e, "trailer field");
+                trailerBytes += e + 2 - p;
+                if (trailerBytes > maxTrailers) {
+                    throw new Malformed("trailer fields larger than " + maxTrailers + " bytes", true);
+                }
+                done = e == p;
+                p = e + 2;
+                continue;
+            }
+            if (left < 0) {
+                int e = in.indexOf("\r\n", p);
+                if (e < 0) {
+                    if (in.length - p > MAX_LINE) {
+                        throw new Malformed("chunk-size line longer than " + MAX_LINE + " bytes", false);
+                    }
+                    return p;
+                }
+                left = size(d, p, e);
+                p = e + 2;
+                if (left == 0) {
+                    trailers = true;
+                    continue;
+                }
+                if (body.size() + left > maxBody) {
+                    throw new Malformed("chunked body larger than " + maxBody + " bytes", true);
+                }
+            }
+            if (left > 0) {
+                int n = (int) Math.min(left, in.length - p);
+                body.write(d, p, n);
+                p += n;
+                left -= n;
+                if (left > 0) {
+                    return p;
+                }
+            }
+            if (in.length - p < 2) {
+                return p; // the chunk's CRLF is still coming
+            }
+            if (d[p] != '\r' || d[p + 1] != '\n') {
+                throw new Malformed("chunk data not followed by CRLF", false);
+            }
+            p += 2;
+            left = -1;
+        }
+        return p;
+    }
+
+    /** The size on the chunk-size line {@code d[p, e)}. */
+    private static long size(byte[] d, int p, int e) throws Malformed {
+        int end = p;
+        long size = 0;
+        while (end < e && end - p <= 8) {
+            int digit = Character.digit(d[end], 16);
+            if (digit < 0) {
+                break;
+            }
+            size = size * 16 + digit;
+            end++;
+        }
+        byte after = end < e ? d[end] : (byte) ';';
+        if (end == p || end - p > 8 || (after != ';' && after != ' ' && after != '\t')) {
+            String line = new String(d, p, Math.min(e - p, 40), StandardCharsets.ISO_8859_1);
+            throw new Malformed("bad chunk size '" + line + "'", false);
+        }
+        checkLine(d, end, e, "chunk extension");
+        return size;
+    }
+
+    /** A line holds no control byte but tab (a bare CR or LF would end it for some parsers and not others). */
+    private static void checkLine(byte[] d, int p, int e, String what) throws Malformed {
+        for (int i = p; i < e; i++) {
+            byte b = d[i];
+            if ((b >= 0 && b < 0x20 && b != '\t') || b == 0x7f) {
+                throw new Malformed("control byte 0x" + Integer.toHexString(b) + " in a " + what, false);
+            }
+        }
+    }
+
+    /** Whether the last chunk and the trailer section have been read. */
+    boolean done() {
+        return done;
+    }
+
+    /** Decoded bytes so far. */
+    int size() {
+        return body.size();
+    }
+
+    /** The decoded body. */
+    byte[] body() {
+        return body.toByteArray();
+    }
+}
