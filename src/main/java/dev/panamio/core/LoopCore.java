@@ -76,8 +76,6 @@ public final class LoopCore implements CompletionSink {
     private volatile boolean closeRequested;
     private boolean keepAliveUntilClosed;
     private long now;
-    /** The backend refreshed the clock after its wait this tick ({@link #waited()}). */
-    private boolean clockFresh;
 
     /** Handles (servers, connections) that keep the loop alive. */
     private int refs;
@@ -461,7 +459,6 @@ public final class LoopCore implements CompletionSink {
     @Override
     public void waited() {
         updateNow();
-        clockFresh = true;
     }
 
     @Override
@@ -525,11 +522,9 @@ public final class LoopCore implements CompletionSink {
         runTimers();
         runPending();
         drainMicrotasks(); // writes made outside any callback (before run(), say) are sent now
-        clockFresh = false;
         backend.poll(pollTimeout(), this);
-        wakeupPending.set(false);
-        if (!clockFresh) {
-            updateNow();
+        if (wakeupPending.get()) {
+            wakeupPending.set(false); // (a plain read first: no fence per tick when no thread woke the loop)
         }
         runImmediates();
         runCloseCallbacks();

@@ -23,7 +23,7 @@ import java.lang.invoke.VarHandle;
  * <p>Buffers on the hot path (recv, send) are passed as raw addresses ({@code JAVA_LONG} in place of the
  * pointer; both are one 64-bit register in the C calling convention), so no slice is allocated per call.
  * Short non-blocking calls use {@code Linker.Option.critical(false)} (no thread-state transition);
- * {@code epoll_wait}, which blocks, never does.
+ * {@code epoll_wait} does only with a zero timeout, when it cannot block.
  */
 public final class LinuxSys {
     private static final Linker LINKER = Linker.nativeLinker();
@@ -63,6 +63,10 @@ public final class LinuxSys {
     }
     private static final class EPOLL_WAIT { // linked on first use: only what a loop calls is linked
         static final MethodHandle H = capturing("epoll_wait", linux_h.epoll_wait$descriptor(), false);
+    }
+    /** epoll_wait with a zero timeout never blocks: a busy loop's polls need no thread-state transition. */
+    private static final class EPOLL_WAIT_NOW { // linked on first use: only what a loop calls is linked
+        static final MethodHandle H = capturing("epoll_wait", linux_h.epoll_wait$descriptor(), true);
     }
     private static final class EVENTFD { // linked on first use: only what a loop calls is linked
         static final MethodHandle H = capturing("eventfd", linux_h.eventfd$descriptor(), true);
@@ -215,7 +219,9 @@ public final class LinuxSys {
     /** epoll_wait; EINTR is reported as 0 events (the caller's loop simply goes round). */
     public int epollWait(int epfd, MemorySegment events, int maxEvents, int timeoutMs) {
         try {
-            int r = check((int) EPOLL_WAIT.H.invokeExact(capture, epfd, events, maxEvents, timeoutMs));
+            int r = timeoutMs == 0
+                    ? check((int) EPOLL_WAIT_NOW.H.invokeExact(capture, epfd, events, maxEvents, 0))
+                    : check((int) EPOLL_WAIT.H.invokeExact(capture, epfd, events, maxEvents, timeoutMs));
             return r == -EINTR ? 0 : r;
         } catch (Throwable t) {
             throw fail(t);
