@@ -126,7 +126,11 @@ public final class LinuxSys {
      * of variadic ints cannot leave garbage in a register's upper half.
      */
     private static final class SYSCALL6 { // linked on first use: only what a loop calls is linked
-        static final MethodHandle H = variadicSyscall(6);
+        static final MethodHandle H = variadicSyscall(6, false);
+    }
+    /** The same, critical: only for calls that cannot block (an io_uring_enter that waits for nothing). */
+    private static final class SYSCALL6_NOW { // linked on first use: only what a loop calls is linked
+        static final MethodHandle H = variadicSyscall(6, true);
     }
     private static final class MMAP { // linked on first use: only what a loop calls is linked
         static final MethodHandle H = capturing("mmap", raw(linux_h.mmap$descriptor()), true);
@@ -135,11 +139,18 @@ public final class LinuxSys {
         static final MethodHandle H = capturing("munmap", raw(linux_h.munmap$descriptor()), true);
     }
 
-    private static MethodHandle variadicSyscall(int args) {
+    private static MethodHandle variadicSyscall(int args, boolean critical) {
         MemoryLayout[] rest = new MemoryLayout[args];
         java.util.Arrays.fill(rest, ValueLayout.JAVA_LONG);
         FunctionDescriptor d = linux_h.syscall.baseDescriptor().appendArgumentLayouts(rest);
         MemorySegment addr = LINKER.defaultLookup().find("syscall").orElseThrow();
+        if (critical) {
+            try {
+                return LINKER.downcallHandle(addr, d, CAPTURE, Linker.Option.firstVariadicArg(1), Linker.Option.critical(false));
+            } catch (IllegalArgumentException notCombinable) {
+                // as in capturing(): capture wins
+            }
+        }
         return LINKER.downcallHandle(addr, d, CAPTURE, Linker.Option.firstVariadicArg(1));
     }
 
@@ -417,6 +428,15 @@ public final class LinuxSys {
         }
     }
 
+    /** {@link #syscall} for a call that cannot block: no thread-state transition. */
+    private long syscallNow(long nr, long a, long b, long c, long d, long e, long f) {
+        try {
+            return check((long) SYSCALL6_NOW.H.invokeExact(capture, nr, a, b, c, d, e, f));
+        } catch (Throwable t) {
+            throw fail(t);
+        }
+    }
+
     /** io_uring_setup(2): the ring's descriptor or {@code -errno}. */
     public int ioUringSetup(int entries, MemorySegment params) {
         return (int) syscall(linux_h.SYS_io_uring_setup(), entries, params.address(), 0, 0, 0, 0);
@@ -427,7 +447,9 @@ public final class LinuxSys {
      * EINTR is returned to the caller (its loop goes round).
      */
     public int ioUringEnter(int fd, int toSubmit, int minComplete, int flags, long argAddress, long argSize) {
-        return (int) syscall(linux_h.SYS_io_uring_enter(), fd, toSubmit, minComplete, flags, argAddress, argSize);
+        return minComplete == 0 // submits (and reaps) without waiting: cannot block
+                ? (int) syscallNow(linux_h.SYS_io_uring_enter(), fd, toSubmit, 0, flags, argAddress, argSize)
+                : (int) syscall(linux_h.SYS_io_uring_enter(), fd, toSubmit, minComplete, flags, argAddress, argSize);
     }
 
     /** io_uring_register(2). */
