@@ -12,7 +12,8 @@ package dev.panamio;
  * @param backend          the kernel queue, e.g. {@code epoll}
  * @param connections      open TCP connections
  * @param handles          open handles (servers and connections)
- * @param timers           scheduled timers and operation deadlines
+ * @param timers           scheduled timers and operation deadlines (a deadline stays scheduled after its operation
+ *                         completes, until it would have passed or its connection closes: the next read reuses it)
  * @param pendingCallbacks callbacks waiting to run (including blocking tasks not yet delivered)
  * @param opsInKernel      operations the kernel holds
  * @param opsQueued        operations waiting in user space behind the high watermark (and queued writes)

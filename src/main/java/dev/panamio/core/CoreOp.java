@@ -28,6 +28,14 @@ public abstract class CoreOp extends Op {
     long gateBytes;
     /** The deadline it was submitted with ({@code <= 0}: none); a multishot op's counts from each result. */
     long timeoutNanos;
+    /**
+     * When the deadline passes (loop clock), while {@code timeoutNanos > 0}. The {@link #deadlineNode} may be
+     * scheduled earlier than this (never later): deadlines are lazy. A connection's read is resubmitted after
+     * every chunk and a multishot read's deadline restarts at every result; moving the node in the heap each
+     * time cost a sift per request. Instead the node stays where it is, and when it fires early it moves
+     * itself to this time: one heap operation per timeout period, not per read.
+     */
+    long deadlineAt;
     boolean onGate;
     private boolean timedOut;
     /** Gate FIFO links. */
@@ -39,6 +47,26 @@ public abstract class CoreOp extends Op {
             onDeadline();
         }
     };
+
+    /**
+     * Gives the op the deadline {@code timeoutNanos} from now ({@code <= 0}: none), moving its node in the heap
+     * only when the node would fire too late (or is not scheduled).
+     */
+    final void armDeadline(long timeoutNanos) {
+        this.timeoutNanos = timeoutNanos;
+        if (timeoutNanos > 0) {
+            deadlineAt = loop.now() + timeoutNanos;
+            if (!deadlineNode.isScheduled() || deadlineNode.deadline > deadlineAt) {
+                loop.timers().schedule(deadlineNode, deadlineAt);
+            }
+        }
+    }
+
+    private void forgetDeadline() {
+        if (deadlineNode.isScheduled()) {
+            loop.timers().remove(deadlineNode);
+        }
+    }
 
     protected CoreOp(LoopCore loop) {
         this.loop = loop;
@@ -89,9 +117,7 @@ public abstract class CoreOp extends Op {
             case QUEUED -> {
                 loop.gate().unqueue(this);
                 state = IDLE;
-                if (deadlineNode.isScheduled()) {
-                    loop.timers().remove(deadlineNode);
-                }
+                forgetDeadline();
                 if (byDeadline) {
                     loop.countTimeout(this, true);
                 }
@@ -103,9 +129,7 @@ public abstract class CoreOp extends Op {
                 if (byDeadline) {
                     loop.countTimeout(this, false);
                 }
-                if (deadlineNode.isScheduled()) {
-                    loop.timers().remove(deadlineNode);
-                }
+                forgetDeadline();
                 loop.backend().cancel(this);
             }
             default -> {
@@ -114,7 +138,15 @@ public abstract class CoreOp extends Op {
         }
     }
 
+    /** The node fired: the op times out if its deadline has passed, else the node moves to the deadline. */
     private void onDeadline() {
+        if (timeoutNanos <= 0 || (state != QUEUED && state != IN_KERNEL)) {
+            return; // left behind by a completed submission (or one without a deadline): nothing to time out
+        }
+        if (deadlineAt > loop.now()) {
+            loop.timers().schedule(deadlineNode, deadlineAt);
+            return;
+        }
         expireOrCancel(true);
     }
 
@@ -132,9 +164,7 @@ public abstract class CoreOp extends Op {
         boolean last = (flags & Completion.MORE) == 0;
         boolean freedGateRoom = false;
         if (last) {
-            if (deadlineNode.isScheduled()) {
-                loop.timers().remove(deadlineNode);
-            }
+            // The deadline node stays: the op's next submission (a connection reads again at once) reuses it.
             state = IDLE;
             freedGateRoom = loop.opLeftKernel(this);
             if (submittedAt != 0) {
@@ -142,7 +172,7 @@ public abstract class CoreOp extends Op {
             }
         } else if (timeoutNanos > 0 && state == IN_KERNEL) {
             // A multishot op still in the kernel: its deadline is an idle one, counted from this result.
-            loop.timers().schedule(deadlineNode, loop.now() + timeoutNanos);
+            deadlineAt = loop.now() + timeoutNanos;
         }
         boolean cancelledByDeadline = timedOut;
         timedOut = timedOut && result < 0; // a deadline that lost the race to a result is no timeout
@@ -193,6 +223,7 @@ public abstract class CoreOp extends Op {
         if (state != IDLE) {
             throw new IllegalStateException("op still pending");
         }
+        forgetDeadline();
         loop.registry().unregister(this);
     }
 }

@@ -373,10 +373,7 @@ public final class LoopCore implements CompletionSink {
         if (op.state != CoreOp.IDLE) {
             throw new IllegalStateException("op already pending");
         }
-        op.timeoutNanos = timeoutNanos;
-        if (timeoutNanos > 0) {
-            timers.schedule(op.deadlineNode, now + timeoutNanos);
-        }
+        op.armDeadline(timeoutNanos);
         if (op.lends()) {
             if (!gate.admitOrQueue(op, op.lendBytes())) {
                 op.state = CoreOp.QUEUED;
@@ -733,7 +730,10 @@ public final class LoopCore implements CompletionSink {
         return callbackErrors;
     }
 
-    /** Scheduled timers and op deadlines (not the loop's own pool trim). */
+    /**
+     * Scheduled timers and op deadlines (not the loop's own pool trim). An op's deadline stays in the heap after
+     * the op completes until it would have passed (see {@link CoreOp#deadlineAt}), or until its owner closes.
+     */
     public int timerCount() {
         return timers.size() - (poolTrim.isScheduled() ? 1 : 0);
     }

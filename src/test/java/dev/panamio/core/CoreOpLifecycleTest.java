@@ -148,4 +148,67 @@ class CoreOpLifecycleTest {
         assertThat(loop.overloads()).isEqualTo(1);
         loop.queuedWrites(-4);
     }
+
+    @Test
+    void deadlinesAreLazyOneNodePerOpThatMovesOnlyWhenItWouldFireTooLate() throws Exception {
+        TestOp a = new TestOp("a");
+        a.submit(10_000_000_000L); // 10 s
+        long first = a.deadlineNode.deadline();
+        backend.complete(a, 1);
+        tick();
+        assertThat(a.deadlineNode.isScheduled()).as("kept for the next submission").isTrue();
+        Thread.sleep(2);
+        tick();
+        a.submit(10_000_000_000L); // a later deadline: the node stays where it is
+        assertThat(a.deadlineNode.deadline()).isEqualTo(first);
+        assertThat(a.deadlineAt).isGreaterThan(first);
+        assertThat(loop.timers().size()).isEqualTo(1);
+        backend.complete(a, 2);
+        tick();
+        a.submit(1_000_000); // an earlier deadline (1 ms): the node moves to it
+        assertThat(a.deadlineNode.deadline()).isEqualTo(a.deadlineAt).isLessThan(first);
+        Thread.sleep(5);
+        tick();
+        assertThat(backend.cancelRequests).containsExactly(a);
+        backend.completeCancelled(a);
+        tick();
+        assertThat(events).containsExactly("a admitted", "a done 1", "a admitted", "a done 2", "a admitted", "a timed out");
+        assertThat(loop.timers().size()).isZero();
+    }
+
+    @Test
+    void aNodeThatFiresBeforeItsOpsDeadlineMovesToItAndAStaleOneDoesNothing() throws Exception {
+        TestOp a = new TestOp("a");
+        // (Half a second: the next tick runs the timers before it delivers the completion, and must come first.)
+        a.submit(500_000_000); // node at +0.5 s
+        backend.complete(a, 1);
+        tick();
+        a.submit(10_000_000_000L); // deadline at +10 s; the node still fires at +0.5 s
+        Thread.sleep(600);
+        tick();
+        assertThat(backend.cancelRequests).as("fired early: no timeout").isEmpty();
+        assertThat(a.state()).isEqualTo(CoreOp.IN_KERNEL);
+        assertThat(a.deadlineNode.isScheduled()).isTrue();
+        assertThat(a.deadlineNode.deadline()).isEqualTo(a.deadlineAt);
+        backend.complete(a, 2);
+        tick();
+        a.submit(0); // no deadline now; the node (at +10 s) is left behind
+        backend.complete(a, 3);
+        tick();
+        TestOp b = new TestOp("b");
+        b.submit(500_000_000);
+        backend.complete(b, 4);
+        tick();
+        Thread.sleep(600);
+        tick(); // b's node fires after b completed: nothing happens, and it leaves the heap
+        assertThat(b.deadlineNode.isScheduled()).isFalse();
+        b.dispose();
+        assertThat(backend.cancelRequests).isEmpty();
+        assertThat(loop.timeouts()).isZero();
+        assertThat(loop.timers().size()).as("a's node, left behind").isEqualTo(1);
+        a.dispose(); // its owner closed: the node goes
+        assertThat(loop.timers().size()).isZero();
+        assertThat(events).containsExactly("a admitted", "a done 1", "a admitted", "a done 2", "a admitted", "a done 3",
+                "b admitted", "b done 4");
+    }
 }
