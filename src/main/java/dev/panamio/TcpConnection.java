@@ -54,7 +54,8 @@ public final class TcpConnection extends Handle {
     private final long readTimeoutNanos;
     private final long writeTimeoutNanos;
     private final ReadOp readOp;
-    private final RecvOp recvOp;
+    /** A receive after readiness, made on first use: never on backends that receive inline (epoll). */
+    private RecvOp recvOp;
     private final WriteOp writeOp;
     private ConnectOp connectOp;
 
@@ -107,7 +108,6 @@ public final class TcpConnection extends Handle {
         this.readTimeoutNanos = options.readTimeoutNanos(core.config().readTimeoutNanos());
         this.writeTimeoutNanos = options.writeTimeoutNanos(core.config().writeTimeoutNanos());
         this.readOp = new ReadOp(core);
-        this.recvOp = new RecvOp(core);
         this.writeOp = new WriteOp(core);
         core.handles().add(this);
         core.ref();
@@ -420,14 +420,20 @@ public final class TcpConnection extends Handle {
         }
     }
 
+    private boolean recvPending() {
+        return recvOp != null && recvOp.isPending();
+    }
+
     /** Cancels whichever read op is in the kernel (its completion, -ECANCELED or data, still comes back). */
     private void cancelReads() {
         readOp.cancel();
-        recvOp.cancel();
+        if (recvOp != null) {
+            recvOp.cancel();
+        }
     }
 
     private void armReadIfIdle() {
-        if (!reading || readHeld() || closing || eof || readOp.isPending() || recvOp.isPending()) {
+        if (!reading || readHeld() || closing || eof || readOp.isPending() || recvPending()) {
             return;
         }
         readOp.kind = core.backend().supportsSelectedBuffers() && !ringDry ? OpKind.RECV_SELECT : OpKind.POLL_READABLE;
@@ -574,6 +580,9 @@ public final class TcpConnection extends Handle {
                 if (core.backend().transfersInline()) {
                     receiveNow();
                 } else {
+                    if (recvOp == null) {
+                        recvOp = new RecvOp(core);
+                    }
                     recvOp.submit(readTimeout());
                 }
             } else {
@@ -1342,7 +1351,7 @@ public final class TcpConnection extends Handle {
         if (!closing || closed) {
             return;
         }
-        if (readOp.isPending() || recvOp.isPending() || writeOp.isPending()
+        if (readOp.isPending() || recvPending() || writeOp.isPending()
                 || (connectOp != null && connectOp.isPending())) {
             return;
         }
@@ -1359,7 +1368,9 @@ public final class TcpConnection extends Handle {
         }
         writeOp.releaseSlot();
         readOp.dispose();
-        recvOp.dispose();
+        if (recvOp != null) {
+            recvOp.dispose();
+        }
         writeOp.dispose();
         if (connectOp != null) {
             connectOp.dispose();
