@@ -92,6 +92,17 @@ public final class EventLoop implements AutoCloseable {
     // ---------------------------------------------------------------- timers and callbacks
 
     /**
+     * Returns the loop's clock: {@link System#nanoTime()} as read at the start of the current tick (and again
+     * when the loop's wait in the kernel returned), so code on the loop thread can read the time without a
+     * clock call. Timers and deadlines count from it. Any thread (another thread sees a recent tick's time).
+     *
+     * @return nanoseconds, on {@link System#nanoTime()}'s scale
+     */
+    public long now() {
+        return core.now();
+    }
+
+    /**
      * Runs {@code task} once after {@code delay}. Any thread.
      *
      * @param delay at least zero

@@ -29,6 +29,22 @@ class EventLoopTimersTest {
     }
 
     @Test
+    void nowIsTheTicksClockAndTimersCountFromIt() {
+        try (EventLoop loop = EventLoop.create()) {
+            long before = System.nanoTime();
+            long[] seen = new long[3];
+            loop.setTimeout(Duration.ofMillis(30), () -> {
+                seen[0] = loop.now();
+                seen[1] = System.nanoTime();
+                seen[2] = loop.now(); // cached: unchanged within the callback
+            });
+            loop.run();
+            assertThat(seen[0]).isGreaterThanOrEqualTo(before + Duration.ofMillis(30).toNanos()).isLessThanOrEqualTo(seen[1]);
+            assertThat(seen[2]).isEqualTo(seen[0]);
+        }
+    }
+
+    @Test
     void equalDeadlinesFireInInsertionOrder() {
         try (EventLoop loop = EventLoop.create()) {
             List<Integer> order = new ArrayList<>();

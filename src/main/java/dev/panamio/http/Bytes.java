@@ -8,6 +8,9 @@ import java.util.Arrays;
 final class Bytes {
     private static final int INITIAL = 1024;
     private static final int SHRINK_ABOVE = 64 * 1024;
+    /** The end of a line, and of a head. */
+    static final byte[] CRLF = {'\r', '\n'};
+    private static final byte[] CRLFCRLF = {'\r', '\n', '\r', '\n'};
 
     byte[] data = new byte[INITIAL];
     int length;
@@ -42,25 +45,25 @@ final class Bytes {
      * the next search starts where this one stopped, so a head that arrives in many reads is searched once.
      */
     int headEnd(int from) {
-        int at = indexOf("\r\n\r\n", Math.max(from, searched));
+        int at = indexOf(CRLFCRLF, Math.max(from, searched));
         if (at < 0) {
             searched = Math.max(from, length - 3);
         }
         return at;
     }
 
-    /** The first index {@code >= from} where the ASCII {@code pattern} starts, or -1. */
-    int indexOf(String pattern, int from) {
+    /** The first index {@code >= from} where {@code pattern} starts, or -1. */
+    int indexOf(byte[] pattern, int from) {
         byte[] d = data;
-        int n = pattern.length();
-        byte first = (byte) pattern.charAt(0);
+        int n = pattern.length;
+        byte first = pattern[0];
         outer:
         for (int i = from, last = length - n; i <= last; i++) {
             if (d[i] != first) {
                 continue;
             }
             for (int k = 1; k < n; k++) {
-                if (d[i + k] != pattern.charAt(k)) {
+                if (d[i + k] != pattern[k]) {
                     continue outer;
                 }
             }

@@ -54,7 +54,7 @@ final class ChunkedBody {
         byte[] d = in.data;
         while (!done) {
             if (trailers) { // trailer fields, then a blank line
-                int e = in.indexOf("\r\n", p);
+                int e = in.indexOf(Bytes.CRLF, p);
                 if (e < 0) {
                     if (trailerBytes + in.length - p > maxTrailers) {
                         throw new Malformed("trailer fields larger than " + maxTrailers + " bytes", true);
@@ -71,7 +71,7 @@ final class ChunkedBody {
                 continue;
             }
             if (left < 0) {
-                int e = in.indexOf("\r\n", p);
+                int e = in.indexOf(Bytes.CRLF, p);
                 if (e < 0) {
                     if (in.length - p > MAX_LINE) {
                         throw new Malformed("chunk-size line longer than " + MAX_LINE + " bytes", false);

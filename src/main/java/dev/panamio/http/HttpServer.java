@@ -52,11 +52,14 @@ public final class HttpServer {
 
     private TcpServer server;
     private final HttpServerOptions options;
+    /** The Date line of responses: the wall clock is read once per second, not per response. */
+    private final HttpDate.Cache date;
     /** Bytes of incomplete requests the connections hold together. */
     private long buffered;
 
-    private HttpServer(HttpServerOptions options) {
+    private HttpServer(EventLoop loop, HttpServerOptions options) {
         this.options = options;
+        this.date = new HttpDate.Cache(loop);
     }
 
     /**
@@ -86,7 +89,7 @@ public final class HttpServer {
                                     HttpHandler handler) throws NativeIoException {
         Objects.requireNonNull(options, "options");
         Objects.requireNonNull(handler, "handler");
-        HttpServer http = new HttpServer(options);
+        HttpServer http = new HttpServer(loop, options);
         http.server = loop.listen(address, TcpOptions.defaults(), conn -> new Connection(http, conn, handler).start());
         return http;
     }
@@ -158,8 +161,6 @@ public final class HttpServer {
         private boolean eof;
         /** Output shut down after the last answer; reading (and dropping) until the peer's FIN or the linger deadline. */
         private dev.panamio.Timer linger;
-        /** The Date line for responses sent while a read is parsed (one clock read per read, not per response). */
-        private byte[] parseDate;
 
         Connection(HttpServer server, TcpConnection conn, HttpHandler handler) {
             this.server = server;
@@ -189,12 +190,7 @@ public final class HttpServer {
                 return;
             }
             in.append(data);
-            parseDate = HttpDate.now();
-            try {
-                parse();
-            } finally {
-                parseDate = null;
-            }
+            parse();
             afterParse();
         }
 
@@ -251,8 +247,7 @@ public final class HttpServer {
 
         /** The Date line for a response sent now. */
         byte[] date() {
-            byte[] d = parseDate;
-            return d != null ? d : HttpDate.now();
+            return server.date.now();
         }
 
         @Override
@@ -360,7 +355,7 @@ public final class HttpServer {
          * one for HTTP/1.1), a Content-Length of digits only. Returns null after answering an error.
          */
         private Head parseHead(byte[] d, int from, int end) {
-            int lineEnd = in.indexOf("\r\n", from); // at most end: the head's blank line ends every line
+            int lineEnd = in.indexOf(Bytes.CRLF, from); // at most end: the head's blank line ends every line
             int sp1 = indexOf(d, from, lineEnd, (byte) ' ');
             int sp2 = sp1 < 0 ? -1 : indexOf(d, sp1 + 1, lineEnd, (byte) ' ');
             if (sp2 < 0 || sp1 == from || sp2 == sp1 + 1 || !tokens(d, from, sp1) || !visible(d, sp1 + 1, sp2)) {
@@ -380,7 +375,7 @@ public final class HttpServer {
             Map<String, String> headers = new LinkedHashMap<>();
             int hosts = 0;
             for (int p = lineEnd + 2; p < end + 2; p = lineEnd + 2) {
-                lineEnd = in.indexOf("\r\n", p);
+                lineEnd = in.indexOf(Bytes.CRLF, p);
                 int colon = indexOf(d, p, lineEnd, (byte) ':');
                 if (colon <= p || !tokens(d, p, colon)) {
                     fail(400); // no name, a space before the colon, or a folded line

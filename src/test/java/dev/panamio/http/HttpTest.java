@@ -467,6 +467,25 @@ class HttpTest {
     }
 
     @org.junit.jupiter.api.Test
+    void theDateOfResponsesFollowsTheWallClock() throws Exception {
+        // The server reads the wall clock once per second and goes by the loop's clock in between.
+        try (EventLoop loop = EventLoop.builder().build().start()) {
+            HttpServer server = echoServer(loop);
+            long[] seen = new long[2];
+            for (int i = 0; i < 2; i++) {
+                String answer = rawExchange(server, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+                long now = System.currentTimeMillis() / 1000;
+                java.util.regex.Matcher m = java.util.regex.Pattern.compile("\r\nDate: ([^\r]+)\r\n").matcher(answer);
+                assertThat(m.find()).as("a Date in %s", answer).isTrue();
+                seen[i] = java.time.ZonedDateTime.parse(m.group(1), java.time.format.DateTimeFormatter.RFC_1123_DATE_TIME).toEpochSecond();
+                assertThat(seen[i]).isBetween(now - 2, now);
+                Thread.sleep(1500);
+            }
+            assertThat(seen[1]).as("a second and a half later").isGreaterThan(seen[0]);
+        }
+    }
+
+    @org.junit.jupiter.api.Test
     void theDateIsAnImfFixdate() {
         assertThat(new String(HttpDate.format(0), StandardCharsets.US_ASCII)).isEqualTo("Date: Thu, 01 Jan 1970 00:00:00 GMT\r\n");
         assertThat(new String(HttpDate.format(1_780_282_800L), StandardCharsets.US_ASCII)).isEqualTo("Date: Mon, 01 Jun 2026 03:00:00 GMT\r\n");
