@@ -8,29 +8,31 @@ import java.nio.charset.StandardCharsets;
  * responses alike. Each {@link #decode} takes what it can from the read bytes and says where it stopped, so a
  * body that comes in many reads is read once. Strict where a lenient decoder would let two parsers disagree on
  * where the body ends: the size is hex digits only (no sign, at most 8), only a space, a tab or {@code ;} may
- * follow it, no line holds a control byte, and each chunk's data ends with CR LF. Trailer fields are read
- * and dropped.
+ * follow it, no line holds a control byte, and each chunk's data ends with CR LF. Chunk extensions and
+ * trailer fields are read and dropped, and together they may take only so many bytes: else a peer could make
+ * the reader scan gigabytes of extensions for a small body.
  */
 final class ChunkedBody {
     /** The longest chunk-size line (with its extensions) accepted. */
     static final int MAX_LINE = 4096;
 
     private final long maxBody;
-    private final int maxTrailers;
+    private final int maxMetadata;
     private final ByteArrayOutputStream body = new ByteArrayOutputStream();
     /** Bytes left of the current chunk's data; 0: its CRLF is due; -1: a chunk-size line is due. */
     private long left = -1;
     private boolean trailers;
-    private int trailerBytes;
+    /** Bytes of chunk extensions and trailer fields read so far. */
+    private long metadataBytes;
     private boolean done;
 
     /**
      * @param maxBody     the largest decoded body accepted
-     * @param maxTrailers the most bytes of trailer fields accepted
+     * @param maxMetadata the most bytes of chunk extensions and trailer fields, together, accepted
      */
-    ChunkedBody(long maxBody, int maxTrailers) {
+    ChunkedBody(long maxBody, int maxMetadata) {
         this.maxBody = maxBody;
-        this.maxTrailers = maxTrailers;
+        this.maxMetadata = maxMetadata;
     }
 
     /** Why a chunked body was refused: malformed, or larger than allowed ({@link #tooLarge}). */
@@ -48,7 +50,8 @@ final class ChunkedBody {
      *
      * @return the index after the last byte taken (what is before it may be consumed); once {@link #done()}, the
      *         index after the body's last CRLF
-     * @throws Malformed if the bytes are not a chunked body, or the body or its trailers are larger than allowed
+     * @throws Malformed if the bytes are not a chunked body, or the body or its extensions and trailers are larger
+     *                   than allowed
      */
     int decode(Bytes in, int p) throws Malformed {
         byte[] d = in.data;
@@ -56,16 +59,11 @@ final class ChunkedBody {
             if (trailers) { // trailer fields, then a blank line
                 int e = in.indexOf(Bytes.CRLF, p);
                 if (e < 0) {
-                    if (trailerBytes + in.length - p > maxTrailers) {
-                        throw new Malformed("trailer fields larger than " + maxTrailers + " bytes", true);
-                    }
+                    metadata(in.length - p, true);
                     return p;
                 }
                 checkLine(d, p, e, "trailer field");
-                trailerBytes += e + 2 - p;
-                if (trailerBytes > maxTrailers) {
-                    throw new Malformed("trailer fields larger than " + maxTrailers + " bytes", true);
-                }
+                metadata(e + 2 - p, false);
                 done = e == p;
                 p = e + 2;
                 continue;
@@ -78,7 +76,12 @@ final class ChunkedBody {
                     }
                     return p;
                 }
-                left = size(d, p, e);
+                int digits = digits(d, p, e);
+                left = 0;
+                for (int i = p; i < p + digits; i++) {
+                    left = left * 16 + Character.digit(d[i], 16);
+                }
+                metadata(e - p - digits, false);
                 p = e + 2;
                 if (left == 0) {
                     trailers = true;
@@ -109,16 +112,23 @@ final class ChunkedBody {
         return p;
     }
 
-    /** The size on the chunk-size line {@code d[p, e)}. */
-    private static long size(byte[] d, int p, int e) throws Malformed {
+    /**
+     * Counts {@code n} bytes of extensions or trailer fields, refused beyond the limit; {@code partial}: of a
+     * line not yet whole (checked now, counted when it is).
+     */
+    private void metadata(long n, boolean partial) throws Malformed {
+        if (metadataBytes + n > maxMetadata) {
+            throw new Malformed("chunk extensions and trailer fields larger than " + maxMetadata + " bytes", true);
+        }
+        if (!partial) {
+            metadataBytes += n;
+        }
+    }
+
+    /** How many hex digits start the chunk-size line {@code d[p, e)} (checked: 1 to 8, then the line's rest). */
+    private static int digits(byte[] d, int p, int e) throws Malformed {
         int end = p;
-        long size = 0;
-        while (end < e && end - p <= 8) {
-            int digit = Character.digit(d[end], 16);
-            if (digit < 0) {
-                break;
-            }
-            size = size * 16 + digit;
+        while (end < e && end - p <= 8 && Character.digit(d[end], 16) >= 0) {
             end++;
         }
         byte after = end < e ? d[end] : (byte) ';';
@@ -127,7 +137,7 @@ final class ChunkedBody {
             throw new Malformed("bad chunk size '" + line + "'", false);
         }
         checkLine(d, end, e, "chunk extension");
-        return size;
+        return end - p;
     }
 
     /** A line holds no control byte but tab (a bare CR or LF would end it for some parsers and not others). */

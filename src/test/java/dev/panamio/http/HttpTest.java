@@ -126,6 +126,9 @@ class HttpTest {
                 {"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;a\nb\r\nhello\r\n0\r\n\r\n", "400"}, // bare LF
                 {"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n000000005\r\nhello\r\n0\r\n\r\n", "400"},
                 {"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n200000\r\n", "413"},  // 2 MiB chunk
+                // extensions are dropped, but not without limit: 3 KB of them on each 1-byte chunk
+                {"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        + ("1;e=" + "x".repeat(3000) + "\r\na\r\n").repeat(3) + "0\r\n\r\n", "413"},
                 {"GET /a b HTTP/1.1\r\nHost: x\r\n\r\n", "400"},                        // a space in the target
                 {"G@T / HTTP/1.1\r\nHost: x\r\n\r\n", "400"},                           // not a token
                 {"GET / HTTP/2.0\r\nHost: x\r\n\r\n", "505"},
