@@ -217,22 +217,27 @@ class HttpTest {
             String requests = "GET /1 HTTP/1.1\r\nHost: x\r\n\r\n"
                     + "POST /2 HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789"
                     + "GET /3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-            byte[] bytes = requests.getBytes(StandardCharsets.US_ASCII);
-            java.util.Random random = new java.util.Random(11);
-            try (Socket s = client(server)) {
-                s.setTcpNoDelay(true);
-                OutputStream out = s.getOutputStream();
-                for (int i = 0; i < bytes.length; ) {
-                    int n = Math.min(bytes.length - i, 1 + random.nextInt(4));
-                    out.write(bytes, i, n);
-                    out.flush();
-                    i += n;
-                    Thread.sleep(1); // mostly a read per piece
-                }
-                String all = new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
-                assertThat(all.split("HTTP/1.1 200 OK", -1)).hasSize(4);
-                assertThat(all).contains("GET /1 ").contains("POST /2 0123456789").endsWith("GET /3 ");
+            String all = trickle(server, requests, 11);
+            assertThat(all.split("HTTP/1.1 200 OK", -1)).hasSize(4);
+            assertThat(all).contains("GET /1 ").contains("POST /2 0123456789").endsWith("GET /3 ");
+        }
+    }
+
+    /** Sends {@code requests} in pieces of 1 to 4 bytes (mostly a read each) and returns all that comes back. */
+    private static String trickle(HttpServer server, String requests, long seed) throws Exception {
+        byte[] bytes = requests.getBytes(StandardCharsets.US_ASCII);
+        java.util.Random random = new java.util.Random(seed);
+        try (Socket s = client(server)) {
+            s.setTcpNoDelay(true);
+            OutputStream out = s.getOutputStream();
+            for (int i = 0; i < bytes.length; ) {
+                int n = Math.min(bytes.length - i, 1 + random.nextInt(4));
+                out.write(bytes, i, n);
+                out.flush();
+                i += n;
+                Thread.sleep(1);
             }
+            return new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
         }
     }
 
@@ -246,22 +251,9 @@ class HttpTest {
                     + "5\r\nhello\r\n1;name=\"v\"\r\n \r\nA \t\r\n0123456789\r\n0\r\nX-Trailer: t\r\n\r\n"
                     + "GET /2 HTTP/1.1\r\nHost: x\r\n\r\n"
                     + "PUT /3 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\nConnection: close\r\n\r\n0\r\n\r\n";
-            byte[] bytes = requests.getBytes(StandardCharsets.US_ASCII);
-            java.util.Random random = new java.util.Random(5);
-            try (Socket s = client(server)) {
-                s.setTcpNoDelay(true);
-                OutputStream out = s.getOutputStream();
-                for (int i = 0; i < bytes.length; ) {
-                    int n = Math.min(bytes.length - i, 1 + random.nextInt(4));
-                    out.write(bytes, i, n);
-                    out.flush();
-                    i += n;
-                    Thread.sleep(1);
-                }
-                String all = new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
-                assertThat(all.split("HTTP/1.1 200 OK", -1)).hasSize(4);
-                assertThat(all).contains("POST /1 hello 0123456789").contains("GET /2 ").endsWith("PUT /3 ");
-            }
+            String all = trickle(server, requests, 5);
+            assertThat(all.split("HTTP/1.1 200 OK", -1)).hasSize(4);
+            assertThat(all).contains("POST /1 hello 0123456789").contains("GET /2 ").endsWith("PUT /3 ");
             // Real clients that stream a body of unknown length send it chunked: the JDK's, with and without
             // an expectation, 300 KB in many chunks.
             byte[] big = new byte[300_000];
