@@ -33,7 +33,8 @@ import java.util.function.Consumer;
  *
  * <p><b>Writing.</b> {@link #write(Buffer, Callback)} takes ownership of a lease until its callback; the other
  * {@code write} methods copy once into pooled buffers. Writes go out in order; partial writes are finished by
- * the loop, and a write's callback fires once, when all its bytes are written or the write failed. Above the
+ * the loop, and a write's callback fires once, when all its bytes are written or the write failed, never
+ * inside the {@code write} call, and in write order (an empty write's too). Above the
  * write high watermark the connection turns unwritable ({@link #isWritable()}, {@link #onWritabilityChanged})
  * until the queue drains below the low watermark.
  *
@@ -87,6 +88,8 @@ public final class TcpConnection extends Handle {
     };
     /** While {@link #onWritten} accounts for written bytes: no new send may start. */
     private boolean accounting;
+    /** Callbacks with nothing left to wait for will run on the next tick ({@link #queueCallback}). */
+    private boolean dueCallbacksScheduled;
     private boolean writable = true;
     /** Read backpressure: the queued writes reached the high watermark, and a continuous read waits (see {@link #holdReads}). */
     private boolean readsHeld;
@@ -793,9 +796,8 @@ public final class TcpConnection extends Handle {
             throw new IllegalStateException(closing ? "connection is closed" : "output is shut down");
         }
         if (data.isEmpty()) {
-            admitWrite(0, callback);
-            if (callback != null) {
-                core.defer(() -> callback.complete(null, null));
+            if (admitWrite(0, callback)) {
+                queueCallback(callback);
             }
             return;
         }
@@ -887,17 +889,27 @@ public final class TcpConnection extends Handle {
 
     /**
      * The callback of a write whose bytes are queued: it runs when they are all written (or the writes fail).
-     * With nothing queued (a zero-length write) it runs after the current callback, in order with the
-     * callbacks already due.
+     * Every callback waits in the queue's one ring, so they run in write order; one with nothing to wait for (a
+     * zero-length write) runs on the next tick, or with the callbacks of later bytes written before that.
      */
     private void queueCallback(Callback<Void> callback) {
         if (callback == null) {
             return;
         }
-        if (queue.isEmpty() && !accounting) {
-            core.defer(() -> callback.complete(null, null));
-        } else {
-            queue.addCallback(callback);
+        queue.addCallback(callback);
+        if (queue.callbackDue() && !accounting && !dueCallbacksScheduled) {
+            // Nothing of it waits to be written (an empty write, or every byte before it is out): it runs on
+            // the next tick, or sooner when later bytes are written; either way behind earlier callbacks and
+            // ahead of later ones, as they all wait in the queue's one callback ring.
+            dueCallbacksScheduled = true;
+            core.defer(this::runDueCallbacks);
+        }
+    }
+
+    private void runDueCallbacks() {
+        dueCallbacksScheduled = false;
+        while (!accounting && queue.callbackDue()) {
+            runWriteCallback(null);
         }
     }
 
