@@ -988,6 +988,41 @@ abstract class TcpSuite extends BackendSuite {
     }
 
     @Test
+    void anEmptyWriteAfterAFailedOneFailsOnce() throws Exception {
+        // The peer resets; the server writes until a write fails, then writes an empty list: its callback
+        // gets the connection's write error, once (it used to get the error and then a success).
+        EventLoop loop = started(builder());
+        CompletableFuture<TcpConnection> accepted = new CompletableFuture<>();
+        TcpServer server = onLoop(loop, () -> loop.listen(ANY_LOCAL, accepted::complete));
+        Socket s = client(server.localAddress());
+        TcpConnection c = accepted.get(30, TimeUnit.SECONDS);
+        s.setSoLinger(true, 0);
+        s.close(); // RST
+        List<String> calls = new CopyOnWriteArrayList<>();
+        CompletableFuture<Void> settled = new CompletableFuture<>();
+        Runnable[] attempt = new Runnable[1];
+        attempt[0] = () -> c.write(new byte[1000], (v, e) -> {
+            if (e == null) {
+                loop.setTimeout(Duration.ofMillis(10), attempt[0]); // the reset may take a write to be seen
+                return;
+            }
+            c.write(List.of(), (v2, e2) -> calls.add(e2 == null ? "success" : e2.getClass().getSimpleName()));
+            loop.setTimeout(Duration.ofMillis(300), () -> settled.complete(null));
+        });
+        onLoop(loop, () -> {
+            attempt[0].run();
+            return null;
+        });
+        settled.get(30, TimeUnit.SECONDS);
+        assertThat(calls).hasSize(1).doesNotContain("success");
+        onLoop(loop, () -> {
+            c.close();
+            return null;
+        });
+        statsWhen(loop, x -> x.connections() == 0);
+    }
+
+    @Test
     void writesOfEveryKindAndSizeArriveInOrderWithTheirCallbacksInOrder() throws Exception {
         // 4,000 writes, in batches from loop tasks while the peer reads (so sends are in flight as more
         // writes queue): copies from byte[], ByteBuffer and MemorySegment of 0 bytes to 40 KB, leases and
