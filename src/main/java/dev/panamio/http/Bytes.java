@@ -72,6 +72,27 @@ final class Bytes {
         return -1;
     }
 
+    /** Token characters (RFC 9110 §5.6.2), by ASCII code. */
+    static final boolean[] TCHAR = new boolean[128];
+
+    static {
+        for (int c = '0'; c <= '9'; c++) {
+            TCHAR[c] = true;
+        }
+        for (int c = 'a'; c <= 'z'; c++) {
+            TCHAR[c] = true;
+            TCHAR[c - 32] = true;
+        }
+        for (char c : "!#$%&'*+-.^_`|~".toCharArray()) {
+            TCHAR[c] = true;
+        }
+    }
+
+    /** Whether {@code s} is a token: a method, a field name, a transfer coding. */
+    static boolean isToken(String s) {
+        return !s.isEmpty() && s.chars().allMatch(ch -> ch < TCHAR.length && TCHAR[ch]);
+    }
+
     /** A decimal field value of digits only (no sign, no spaces, no list), or -1. */
     static long digits(String s) {
         if (s.isEmpty() || s.length() > 18) {

@@ -4,7 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Map;
 
 /**
- * A response received by {@link HttpClient#get}.
+ * A response received by {@link HttpClient#get} or {@link HttpClient#request}.
  *
  * @param status  the status code
  * @param headers the header fields, names in lower case

@@ -457,7 +457,7 @@ public final class HttpServer {
                 String coding = c.strip();
                 if (coding.equalsIgnoreCase("chunked")) {
                     chunked++;
-                } else if (coding.isEmpty() || !coding.chars().allMatch(ch -> ch < TCHAR.length && TCHAR[ch])) {
+                } else if (!Bytes.isToken(coding)) {
                     return 400;
                 }
             }
@@ -528,27 +528,11 @@ public final class HttpServer {
             return -1;
         }
 
-        /** RFC 9110 tchar, by byte value. */
-        private static final boolean[] TCHAR = new boolean[128];
-
-        static {
-            for (int c = '0'; c <= '9'; c++) {
-                TCHAR[c] = true;
-            }
-            for (int c = 'a'; c <= 'z'; c++) {
-                TCHAR[c] = true;
-                TCHAR[c - 32] = true;
-            }
-            for (char c : "!#$%&'*+-.^_`|~".toCharArray()) {
-                TCHAR[c] = true;
-            }
-        }
-
         /** Whether {@code d[from, to)} is all token characters. */
         private static boolean tokens(byte[] d, int from, int to) {
             for (int i = from; i < to; i++) {
                 byte b = d[i];
-                if (b < 0 || !TCHAR[b]) {
+                if (b < 0 || !Bytes.TCHAR[b]) {
                     return false;
                 }
             }

@@ -21,6 +21,7 @@ import java.net.http.HttpRequest.BodyPublishers;
 import java.net.http.HttpResponse.BodyHandlers;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -42,6 +43,8 @@ class HttpTest {
                 res.header("Connection", "close").send("bye");
             } else if (req.target().equals("/boom")) {
                 throw new IllegalStateException("handler failed");
+            } else if (req.target().equals("/headers")) {
+                res.send(req.headers().get("user-agent") + "|" + req.headers().get("accept") + "|" + req.headers().get("x-custom"));
             } else {
                 res.header("X-Method", req.method()).send(req.method() + " " + req.target() + " " + req.bodyText());
             }
@@ -512,6 +515,14 @@ class HttpTest {
             x.getResponseBody().write(big);
             x.close();
         });
+        jdk.createContext("/echo", x -> {
+            byte[] method = (x.getRequestMethod() + " ").getBytes(StandardCharsets.US_ASCII);
+            byte[] body = x.getRequestBody().readAllBytes();
+            x.sendResponseHeaders(200, method.length + body.length);
+            x.getResponseBody().write(method);
+            x.getResponseBody().write(body);
+            x.close();
+        });
         jdk.createContext("/missing", x -> {
             x.sendResponseHeaders(404, -1);
             x.close();
@@ -526,11 +537,68 @@ class HttpTest {
             assertThat(chunked.header("Transfer-Encoding")).isEqualToIgnoringCase("chunked");
             assertThat(chunked.body()).isEqualTo(big);
             assertThat(fetch(loop, base.resolve("/missing")).status()).isEqualTo(404);
+            byte[] echoed = send(loop, "POST", base.resolve("/echo"), Map.of("Content-Type", "application/octet-stream"), big).body();
+            assertThat(java.util.Arrays.copyOfRange(echoed, 0, 5)).isEqualTo("POST ".getBytes(StandardCharsets.US_ASCII));
+            assertThat(java.util.Arrays.copyOfRange(echoed, 5, echoed.length)).isEqualTo(big);
             // localhost goes through a name lookup on the blocking pool
             assertThat(fetch(loop, URI.create("http://localhost:" + jdk.getAddress().getPort() + "/fixed")).bodyText())
                     .isEqualTo("fixed length body");
         } finally {
             jdk.stop(0);
+        }
+    }
+
+    private static HttpClientResponse send(EventLoop loop, String method, URI uri, Map<String, String> headers, byte[] body)
+            throws Exception {
+        CompletableFuture<HttpClientResponse> f = new CompletableFuture<>();
+        loop.execute(() -> HttpClient.request(loop, method, uri, headers, body, Duration.ofSeconds(30)).whenComplete((r, e) -> {
+            if (e != null) {
+                f.completeExceptionally(e);
+            } else {
+                f.complete(r);
+            }
+        }));
+        return f.get(60, TimeUnit.SECONDS);
+    }
+
+    @ParameterizedTest
+    @MethodSource("dev.panamio.testing.TestBackends#available")
+    void clientSendsAnyMethodWithItsHeaderFieldsAndBody(Backend backend) throws Exception {
+        try (EventLoop loop = EventLoop.builder().backend(backend).build().start()) {
+            HttpServer server = echoServer(loop);
+            URI uri = URI.create("http://127.0.0.1:" + server.localAddress().getPort() + "/things?id=7");
+            HttpClientResponse post = send(loop, "POST", uri, Map.of("Content-Type", "text/plain"), "payload".getBytes(StandardCharsets.UTF_8));
+            assertThat(post.status()).isEqualTo(200);
+            assertThat(post.header("X-Method")).isEqualTo("POST");
+            assertThat(post.bodyText()).isEqualTo("POST /things?id=7 payload");
+            assertThat(send(loop, "PUT", uri, Map.of(), new byte[0]).bodyText()).isEqualTo("PUT /things?id=7 ");
+            assertThat(send(loop, "DELETE", uri, Map.of(), null).bodyText()).isEqualTo("DELETE /things?id=7 ");
+            // HEAD: the length the GET body would have, and no body to wait for.
+            HttpClientResponse head = send(loop, "HEAD", uri, Map.of(), null);
+            assertThat(head.header("content-length")).isEqualTo(String.valueOf("HEAD /things?id=7 ".length()));
+            assertThat(head.body()).isEmpty();
+            // The caller's fields go out; User-Agent and Accept replace the defaults.
+            URI headers = uri.resolve("/headers");
+            assertThat(send(loop, "GET", headers, Map.of("X-Custom", "v 1"), null).bodyText()).isEqualTo("panamio|*/*|v 1");
+            assertThat(send(loop, "GET", headers, Map.of("user-agent", "ua/2", "Accept", "text/plain"), null).bodyText())
+                    .isEqualTo("ua/2|text/plain|null");
+            // Refused before anything is sent: a method or name that is not a token, a value that could end the
+            // field (header injection), the fields that frame the message or name the host.
+            for (Object[] bad : new Object[][] {{"GE T", Map.of()}, {"", Map.of()}, {"GET", Map.of("X Y", "v")},
+                {"GET", Map.of("X", "a\r\nInjected: 1")}, {"GET", Map.of("X", "a\nb")}, {"GET", Map.of("Host", "evil")},
+                {"GET", Map.of("Content-Length", "5")}, {"GET", Map.of("transfer-encoding", "chunked")}}) {
+                @SuppressWarnings("unchecked")
+                Map<String, String> fields = (Map<String, String>) bad[1];
+                CompletableFuture<Throwable> thrown = new CompletableFuture<>();
+                loop.execute(() -> {
+                    try {
+                        HttpClient.request(loop, (String) bad[0], uri, fields, null, Duration.ofSeconds(5), (r, e) -> thrown.complete(null));
+                    } catch (IllegalArgumentException expected) {
+                        thrown.complete(expected);
+                    }
+                });
+                assertThat(thrown.get(30, TimeUnit.SECONDS)).as("%s %s", bad[0], fields).isInstanceOf(IllegalArgumentException.class);
+            }
         }
     }
 
@@ -589,7 +657,10 @@ class HttpTest {
                 "/chunked", chunked.toString(),
                 "/huge-head", hugeHead, // and no end: the client must give up by size, not by deadline
                 "/signed-chunk", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n+5\r\nhello\r\n0\r\n\r\n",
-                "/signed-length", "HTTP/1.1 200 OK\r\nContent-Length: +5\r\n\r\nhello");
+                "/signed-length", "HTTP/1.1 200 OK\r\nContent-Length: +5\r\n\r\nhello",
+                "/early-hints", "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 100 Continue\r\n\r\n"
+                        + "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+                "/interim-flood", "HTTP/1.1 103 Early Hints\r\n\r\n".repeat(20));
         try (ServerSocket scripted = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
              EventLoop loop = EventLoop.builder().backend(backend).build().start()) {
             Thread server = new Thread(() -> {
@@ -627,6 +698,12 @@ class HttpTest {
                     .isInstanceOf(java.io.IOException.class).hasMessageContaining("bad chunk size");
             assertThat(error(loop, URI.create(base + "/signed-length"), Duration.ofSeconds(60)))
                     .isInstanceOf(java.io.IOException.class).hasMessageContaining("bad Content-Length");
+            // Interim responses are skipped (not taken for the answer), but not without end.
+            HttpClientResponse hinted = fetch(loop, URI.create(base + "/early-hints"));
+            assertThat(hinted.status()).isEqualTo(200);
+            assertThat(hinted.bodyText()).isEqualTo("ok");
+            assertThat(error(loop, URI.create(base + "/interim-flood"), Duration.ofSeconds(60)))
+                    .isInstanceOf(java.io.IOException.class).hasMessageContaining("interim responses");
             scripted.close();
             server.join(30_000);
         }
