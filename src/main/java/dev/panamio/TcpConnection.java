@@ -9,6 +9,7 @@ import dev.panamio.sys.OpKind;
 import dev.panamio.sys.Sockets;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.net.Inet6Address;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -721,7 +722,7 @@ public final class TcpConnection extends Handle {
      * @param data the bytes
      */
     public void write(byte[] data) {
-        write(MemorySegment.ofArray(Objects.requireNonNull(data, "data")), null);
+        write(data, null);
     }
 
     /**
@@ -731,7 +732,7 @@ public final class TcpConnection extends Handle {
      * @param callback runs once when written or failed; may be null
      */
     public void write(byte[] data, Callback<Void> callback) {
-        write(MemorySegment.ofArray(Objects.requireNonNull(data, "data")), callback);
+        writeCopy(Objects.requireNonNull(data, "data"), data.length, callback);
     }
 
     /**
@@ -756,12 +757,15 @@ public final class TcpConnection extends Handle {
      * @param callback runs once when written or failed; may be null
      */
     public void write(MemorySegment data, Callback<Void> callback) {
-        Objects.requireNonNull(data, "data");
+        writeCopy(Objects.requireNonNull(data, "data"), data.byteSize(), callback);
+    }
+
+    /** Writes a copy of {@code total} bytes of {@code data}: a {@code byte[]} (copied without a segment view) or a segment. */
+    private void writeCopy(Object data, long total, Callback<Void> callback) {
         core.checkThread();
         if (closing || outputShutdown || shutdownPending) {
             throw new IllegalStateException(closing ? "connection is closed" : "output is shut down");
         }
-        long total = data.byteSize();
         int size = core.pool().bufferSize();
         int room = appendRoom();
         int chunks = (int) ((total - Math.min(total, room) + size - 1) / size);
@@ -845,10 +849,10 @@ public final class TcpConnection extends Handle {
      * queued copy while it has room ({@code room}, from {@link #appendRoom()}), then in new pool buffers, so a
      * run of small writes shares buffers.
      */
-    private void queueCopy(MemorySegment src, long srcOffset, long total, int room) {
+    private void queueCopy(Object src, long srcOffset, long total, int room) {
         int first = (int) Math.min(total, room);
         if (first > 0) {
-            MemorySegment.copy(src, srcOffset, queue.lastBuffer().segment(), queue.lastLength(), first);
+            copy(src, srcOffset, queue.lastBuffer().segment(), queue.lastLength(), first);
             queue.extendLast(first);
             checkHighWatermark();
         }
@@ -856,8 +860,17 @@ public final class TcpConnection extends Handle {
         for (long off = first; off < total; off += size) {
             int n = (int) Math.min(size, total - off);
             PooledBuffer b = core.pool().takeForUser();
-            MemorySegment.copy(src, srcOffset + off, b.segment(), 0, n);
+            copy(src, srcOffset + off, b.segment(), 0, n);
             enqueue(b, n, true);
+        }
+    }
+
+    /** Copies {@code n} bytes from a {@code byte[]} or a segment. */
+    private static void copy(Object src, long srcOffset, MemorySegment dst, long dstOffset, int n) {
+        if (src instanceof byte[] array) {
+            MemorySegment.copy(array, (int) srcOffset, dst, ValueLayout.JAVA_BYTE, dstOffset, n);
+        } else {
+            MemorySegment.copy((MemorySegment) src, srcOffset, dst, dstOffset, n);
         }
     }
 
@@ -897,10 +910,18 @@ public final class TcpConnection extends Handle {
             return;
         }
         queue.addCallback(callback);
-        if (queue.callbackDue() && !accounting && !dueCallbacksScheduled) {
-            // Nothing of it waits to be written (an empty write, or every byte before it is out): it runs on
-            // the next tick, or sooner when later bytes are written; either way behind earlier callbacks and
-            // ahead of later ones, as they all wait in the queue's one callback ring.
+        if (queue.callbackDue()) {
+            scheduleDueCallbacks();
+        }
+    }
+
+    /**
+     * A callback has nothing left to wait for (an empty write, or every byte before it is out): it runs on the
+     * next tick, or sooner when later bytes are written; either way behind earlier callbacks and ahead of later
+     * ones, as they all wait in the queue's one callback ring.
+     */
+    private void scheduleDueCallbacks() {
+        if (!accounting && !dueCallbacksScheduled) {
             dueCallbacksScheduled = true;
             core.defer(this::runDueCallbacks);
         }

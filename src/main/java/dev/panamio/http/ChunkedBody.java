@@ -162,6 +162,8 @@ final class ChunkedBody {
 
     /** The decoded body. */
     byte[] body() {
-        return body.toByteArray();
+        return body.size() == 0 ? EMPTY : body.toByteArray();
     }
+
+    private static final byte[] EMPTY = {};
 }

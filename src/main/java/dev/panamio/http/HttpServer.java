@@ -311,15 +311,11 @@ public final class HttpServer {
                     head = h;
                     start = end + 4;
                 }
-                if (head.chunked != null) {
-                    try {
-                        start = head.chunked.decode(in, start);
-                    } catch (ChunkedBody.Malformed e) {
-                        head = null;
-                        fail(e.tooLarge ? 413 : 400);
-                        break;
-                    }
+                int next = head.chunked == null ? start : decodeChunked(start);
+                if (next < 0) {
+                    break; // refused
                 }
+                start = next;
                 if (head.chunked != null ? !head.chunked.done() : in.length - start < head.bodyLength) {
                     if (head.expectContinue && exchanges.isEmpty() && !conn.isClosed()) {
                         head.expectContinue = false; // once; only when no earlier response is still due
@@ -329,13 +325,9 @@ public final class HttpServer {
                 }
                 Head h = head;
                 head = null;
-                byte[] body;
-                if (h.chunked != null) {
-                    body = h.chunked.size() == 0 ? EMPTY : h.chunked.body();
-                } else {
-                    body = h.bodyLength == 0 ? EMPTY : java.util.Arrays.copyOfRange(d, start, start + h.bodyLength);
-                    start += h.bodyLength;
-                }
+                byte[] body = h.chunked != null ? h.chunked.body() : h.bodyLength == 0 ? EMPTY
+                        : java.util.Arrays.copyOfRange(d, start, start + h.bodyLength);
+                start += h.bodyLength; // (0 for a chunked body: decoding consumed it)
                 if (!h.keepAlive) {
                     closing = true;
                 }
@@ -345,6 +337,17 @@ public final class HttpServer {
             if (!paused && exchanges.size() >= MAX_PIPELINED && !conn.isClosed()) {
                 paused = true;
                 conn.stopReading();
+            }
+        }
+
+        /** Decodes what has arrived of the head's chunked body from {@code start}: where it stopped, or -1 when refused. */
+        private int decodeChunked(int start) {
+            try {
+                return head.chunked.decode(in, start);
+            } catch (ChunkedBody.Malformed e) {
+                head = null;
+                fail(e.tooLarge ? 413 : 400);
+                return -1;
             }
         }
 
