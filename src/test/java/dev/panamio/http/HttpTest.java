@@ -550,8 +550,15 @@ class HttpTest {
 
     private static HttpClientResponse send(EventLoop loop, String method, URI uri, Map<String, String> headers, byte[] body)
             throws Exception {
+        return await(loop, () -> HttpClient.request(loop, method, uri, headers, body, Duration.ofSeconds(30)));
+    }
+
+    /** Starts {@code call} on the loop thread and waits for its response. */
+    private static HttpClientResponse await(EventLoop loop,
+                                            java.util.function.Supplier<java.util.concurrent.CompletionStage<HttpClientResponse>> call)
+            throws Exception {
         CompletableFuture<HttpClientResponse> f = new CompletableFuture<>();
-        loop.execute(() -> HttpClient.request(loop, method, uri, headers, body, Duration.ofSeconds(30)).whenComplete((r, e) -> {
+        loop.execute(() -> call.get().whenComplete((r, e) -> {
             if (e != null) {
                 f.completeExceptionally(e);
             } else {
@@ -603,15 +610,7 @@ class HttpTest {
     }
 
     private static HttpClientResponse fetch(EventLoop loop, URI uri) throws Exception {
-        CompletableFuture<HttpClientResponse> f = new CompletableFuture<>();
-        loop.execute(() -> HttpClient.get(loop, uri, Duration.ofSeconds(30)).whenComplete((r, e) -> {
-            if (e != null) {
-                f.completeExceptionally(e);
-            } else {
-                f.complete(r);
-            }
-        }));
-        return f.get(60, TimeUnit.SECONDS);
+        return await(loop, () -> HttpClient.get(loop, uri, Duration.ofSeconds(30)));
     }
 
     @ParameterizedTest
