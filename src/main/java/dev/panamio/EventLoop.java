@@ -2,6 +2,7 @@ package dev.panamio;
 
 import dev.panamio.core.LoopConfig;
 import dev.panamio.core.LoopCore;
+import dev.panamio.core.Stages;
 import dev.panamio.sys.Backends;
 
 import java.net.InetSocketAddress;

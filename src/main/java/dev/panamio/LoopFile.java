@@ -4,6 +4,7 @@ import dev.panamio.core.CoreOp;
 import dev.panamio.core.Handle;
 import dev.panamio.core.LoopCore;
 import dev.panamio.core.PooledBuffer;
+import dev.panamio.core.Stages;
 import dev.panamio.sys.OpKind;
 
 import java.io.IOException;

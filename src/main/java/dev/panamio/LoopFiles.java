@@ -1,6 +1,7 @@
 package dev.panamio;
 
 import dev.panamio.core.LoopCore;
+import dev.panamio.core.Stages;
 
 import java.io.ByteArrayOutputStream;
 import java.lang.foreign.MemorySegment;

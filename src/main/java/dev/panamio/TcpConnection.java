@@ -4,6 +4,7 @@ import dev.panamio.core.CoreOp;
 import dev.panamio.core.Handle;
 import dev.panamio.core.LoopCore;
 import dev.panamio.core.PooledBuffer;
+import dev.panamio.core.Stages;
 import dev.panamio.sys.ErrorKind;
 import dev.panamio.sys.OpKind;
 import dev.panamio.sys.Sockets;

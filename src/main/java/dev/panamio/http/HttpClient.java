@@ -7,6 +7,7 @@ import dev.panamio.OperationTimeoutException;
 import dev.panamio.ReadHandler;
 import dev.panamio.TcpConnection;
 import dev.panamio.Timer;
+import dev.panamio.core.Stages;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -18,7 +19,6 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -105,15 +105,7 @@ public final class HttpClient {
      */
     public static CompletionStage<HttpClientResponse> request(EventLoop loop, String method, URI uri,
                                                               Map<String, String> headers, byte[] body, Duration timeout) {
-        CompletableFuture<HttpClientResponse> f = new CompletableFuture<>();
-        request(loop, method, uri, headers, body, timeout, (r, e) -> {
-            if (e != null) {
-                f.completeExceptionally(e);
-            } else {
-                f.complete(r);
-            }
-        });
-        return f;
+        return Stages.of(done -> request(loop, method, uri, headers, body, timeout, done));
     }
 
     /** Fields the client writes itself: a caller's would frame the message differently or name another host. */
@@ -171,15 +163,7 @@ public final class HttpClient {
      * @return the response
      */
     public static CompletionStage<HttpClientResponse> get(EventLoop loop, URI uri, Duration timeout) {
-        CompletableFuture<HttpClientResponse> f = new CompletableFuture<>();
-        get(loop, uri, timeout, (r, e) -> {
-            if (e != null) {
-                f.completeExceptionally(e);
-            } else {
-                f.complete(r);
-            }
-        });
-        return f;
+        return Stages.of(done -> get(loop, uri, timeout, done));
     }
 
     /** Interim responses accepted before the final one. */
