@@ -93,6 +93,20 @@ final class Bytes {
         return !s.isEmpty() && s.chars().allMatch(ch -> ch < TCHAR.length && TCHAR[ch]);
     }
 
+    /**
+     * The first control byte other than tab in {@code d[from, to)}, or -1: a field value or a chunk line holds
+     * none (a bare CR or LF would end it for some parsers and not for others; NUL and DEL are refused too).
+     */
+    static int controlAt(byte[] d, int from, int to) {
+        for (int i = from; i < to; i++) {
+            byte b = d[i];
+            if ((b >= 0 && b < 0x20 && b != '\t') || b == 0x7f) { // bytes >= 0x80 are negative: allowed
+                return i;
+            }
+        }
+        return -1;
+    }
+
     /** A decimal field value of digits only (no sign, no spaces, no list), or -1. */
     static long digits(String s) {
         if (s.isEmpty() || s.length() > 18) {

@@ -140,13 +140,11 @@ final class ChunkedBody {
         return end - p;
     }
 
-    /** A line holds no control byte but tab (a bare CR or LF would end it for some parsers and not others). */
+    /** A line holds no control byte but tab ({@link Bytes#controlAt}). */
     private static void checkLine(byte[] d, int p, int e, String what) throws Malformed {
-        for (int i = p; i < e; i++) {
-            byte b = d[i];
-            if ((b >= 0 && b < 0x20 && b != '\t') || b == 0x7f) {
-                throw new Malformed("control byte 0x" + Integer.toHexString(b) + " in a " + what, false);
-            }
+        int at = Bytes.controlAt(d, p, e);
+        if (at >= 0) {
+            throw new Malformed("control byte 0x" + Integer.toHexString(d[at]) + " in a " + what, false);
         }
     }
 

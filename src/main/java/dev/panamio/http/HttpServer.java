@@ -392,12 +392,9 @@ public final class HttpServer {
                 while (ve > vs && (d[ve - 1] == ' ' || d[ve - 1] == '\t')) {
                     ve--;
                 }
-                for (int i = vs; i < ve; i++) {
-                    byte b = d[i];
-                    if ((b >= 0 && b < 0x20 && b != '\t') || b == 0x7f) {
-                        fail(400);
-                        return null;
-                    }
+                if (Bytes.controlAt(d, vs, ve) >= 0) {
+                    fail(400);
+                    return null;
                 }
                 String name = fieldName(d, p, colon);
                 if (name.equals("host")) {
