@@ -95,7 +95,7 @@ public final class EventLoop implements AutoCloseable {
     /**
      * Returns the loop's clock: {@link System#nanoTime()} as read at the start of the current tick (and again
      * when the loop's wait in the kernel returned), so code on the loop thread can read the time without a
-     * clock call. Timers and deadlines count from it. Any thread (another thread sees a recent tick's time).
+     * clock call. Timers and deadlines count from it. Loop thread (elsewhere the value may be stale).
      *
      * @return nanoseconds, on {@link System#nanoTime()}'s scale
      */

@@ -930,7 +930,7 @@ public final class TcpConnection extends Handle {
 
     private void runDueCallbacks() {
         dueCallbacksScheduled = false;
-        while (!accounting && queue.callbackDue()) {
+        while (queue.callbackDue()) { // (a task of its own: never inside an accounting)
             runWriteCallback(null);
         }
     }

@@ -35,14 +35,23 @@ public final class LinuxSys {
     private static MethodHandle capturing(String name, FunctionDescriptor d, boolean critical) {
         MemorySegment addr = LINKER.defaultLookup().find(name)
                 .orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: " + name));
+        return link(addr, d, critical);
+    }
+
+    /** A capturing downcall handle, critical when asked and the linker allows it together with capture. */
+    private static MethodHandle link(MemorySegment addr, FunctionDescriptor d, boolean critical, Linker.Option... more) {
+        Linker.Option[] options = java.util.Arrays.copyOf(more, more.length + 1);
+        options[more.length] = CAPTURE;
         if (critical) {
+            Linker.Option[] withCritical = java.util.Arrays.copyOf(options, options.length + 1);
+            withCritical[options.length] = Linker.Option.critical(false);
             try {
-                return LINKER.downcallHandle(addr, d, CAPTURE, Linker.Option.critical(false));
+                return LINKER.downcallHandle(addr, d, withCritical);
             } catch (IllegalArgumentException notCombinable) {
                 // Older linkers refuse critical together with call-state capture: capture wins.
             }
         }
-        return LINKER.downcallHandle(addr, d, CAPTURE);
+        return LINKER.downcallHandle(addr, d, options);
     }
 
     /** {@code d} with every pointer (argument or result) taken as a raw address. */
@@ -144,14 +153,7 @@ public final class LinuxSys {
         java.util.Arrays.fill(rest, ValueLayout.JAVA_LONG);
         FunctionDescriptor d = linux_h.syscall.baseDescriptor().appendArgumentLayouts(rest);
         MemorySegment addr = LINKER.defaultLookup().find("syscall").orElseThrow();
-        if (critical) {
-            try {
-                return LINKER.downcallHandle(addr, d, CAPTURE, Linker.Option.firstVariadicArg(1), Linker.Option.critical(false));
-            } catch (IllegalArgumentException notCombinable) {
-                // as in capturing(): capture wins
-            }
-        }
-        return LINKER.downcallHandle(addr, d, CAPTURE, Linker.Option.firstVariadicArg(1));
+        return link(addr, d, critical, Linker.Option.firstVariadicArg(1));
     }
 
     /** write(2) without capture, for the wakeup from any thread (its only failure, EAGAIN, is harmless). */
@@ -420,18 +422,12 @@ public final class LinuxSys {
 
     // ------------------------------------------------------------------------------------------- io_uring
 
-    private long syscall(long nr, long a, long b, long c, long d, long e, long f) {
+    /** syscall(2); {@code cannotBlock}: through the critical handle, with no thread-state transition. */
+    private long syscall(boolean cannotBlock, long nr, long a, long b, long c, long d, long e, long f) {
         try {
-            return check((long) SYSCALL6.H.invokeExact(capture, nr, a, b, c, d, e, f));
-        } catch (Throwable t) {
-            throw fail(t);
-        }
-    }
-
-    /** {@link #syscall} for a call that cannot block: no thread-state transition. */
-    private long syscallNow(long nr, long a, long b, long c, long d, long e, long f) {
-        try {
-            return check((long) SYSCALL6_NOW.H.invokeExact(capture, nr, a, b, c, d, e, f));
+            return check(cannotBlock
+                    ? (long) SYSCALL6_NOW.H.invokeExact(capture, nr, a, b, c, d, e, f)
+                    : (long) SYSCALL6.H.invokeExact(capture, nr, a, b, c, d, e, f));
         } catch (Throwable t) {
             throw fail(t);
         }
@@ -439,7 +435,7 @@ public final class LinuxSys {
 
     /** io_uring_setup(2): the ring's descriptor or {@code -errno}. */
     public int ioUringSetup(int entries, MemorySegment params) {
-        return (int) syscall(linux_h.SYS_io_uring_setup(), entries, params.address(), 0, 0, 0, 0);
+        return (int) syscall(false, linux_h.SYS_io_uring_setup(), entries, params.address(), 0, 0, 0, 0);
     }
 
     /**
@@ -447,14 +443,13 @@ public final class LinuxSys {
      * EINTR is returned to the caller (its loop goes round).
      */
     public int ioUringEnter(int fd, int toSubmit, int minComplete, int flags, long argAddress, long argSize) {
-        return minComplete == 0 // submits (and reaps) without waiting: cannot block
-                ? (int) syscallNow(linux_h.SYS_io_uring_enter(), fd, toSubmit, 0, flags, argAddress, argSize)
-                : (int) syscall(linux_h.SYS_io_uring_enter(), fd, toSubmit, minComplete, flags, argAddress, argSize);
+        // With nothing to wait for it submits (and reaps) and returns: it cannot block.
+        return (int) syscall(minComplete == 0, linux_h.SYS_io_uring_enter(), fd, toSubmit, minComplete, flags, argAddress, argSize);
     }
 
     /** io_uring_register(2). */
     public int ioUringRegister(int fd, int opcode, long argAddress, int nrArgs) {
-        return (int) syscall(linux_h.SYS_io_uring_register(), fd, opcode, argAddress, nrArgs, 0, 0);
+        return (int) syscall(false, linux_h.SYS_io_uring_register(), fd, opcode, argAddress, nrArgs, 0, 0);
     }
 
     /** mmap(2): the address, or {@code -errno}. */
