@@ -19,7 +19,7 @@ public final class BenchServer {
 
     public static void main(String[] args) throws Exception {
         if (args.length < 1) {
-            System.err.println("usage: BenchServer panamio-epoll|panamio-io_uring|nio|netty-epoll|netty-io_uring --port P [--mode http|echo] [--alloc-file F]");
+            System.err.println("usage: BenchServer panamio-epoll|panamio-io_uring|panamio-httpserver|nio|netty-epoll|netty-io_uring|ffm-floor --port P [--mode http|echo] [--alloc-file F]");
             System.exit(2);
         }
         String name = args[0];
@@ -41,6 +41,7 @@ public final class BenchServer {
             case "nio" -> NioServer.start(port, http);
             case "netty-epoll" -> NettyServer.start(false, port, http);
             case "netty-io_uring" -> NettyServer.start(true, port, http);
+            case "ffm-floor" -> FfmFloorServer.start(port, http);
             default -> throw new IllegalArgumentException("unknown server " + name);
         };
         System.out.println("listening " + name + " on 127.0.0.1:" + port + " (" + (http ? "http" : "echo") + ")");

@@ -15,7 +15,7 @@ public final class Report {
     private Report() {}
 
     private static final Pattern FIELD = Pattern.compile("\"(\\w+)\":(\"[^\"]*\"|[-0-9.]+|null)");
-    private static final String[] ORDER = {"panamio-epoll", "panamio-io_uring", "nio", "netty-epoll", "netty-io_uring", "c-epoll", "panamio-httpserver"};
+    private static final String[] ORDER = {"panamio-epoll", "panamio-io_uring", "nio", "netty-epoll", "netty-io_uring", "c-epoll", "ffm-floor", "panamio-httpserver"};
 
     public static void main(String[] args) throws Exception {
         List<Map<String, String>> rows = new ArrayList<>();
@@ -93,7 +93,7 @@ public final class Report {
                 }
                 md.append("Ratios for ").append(p).append(" (same run): ");
                 List<String> parts = new ArrayList<>();
-                for (String peer : new String[] {"c-epoll", "nio", "netty-epoll", "netty-io_uring"}) {
+                for (String peer : new String[] {"c-epoll", "ffm-floor", "nio", "netty-epoll", "netty-io_uring"}) {
                     if (medRps.containsKey(peer)) {
                         parts.add(String.format(Locale.ROOT, "vs %s: req/s ×%.2f, CPU/req ×%.2f, user CPU/req ×%.2f", peer,
                                 medRps.get(p) / medRps.get(peer), medCpu.get(p) / medCpu.get(peer), medUser.get(p) / medUser.get(peer)));
@@ -101,13 +101,19 @@ public final class Report {
                 }
                 md.append(String.join("; ", parts)).append(".\n\n");
             }
+            if (medUser.containsKey("ffm-floor") && medUser.containsKey("c-epoll")) {
+                md.append(String.format(Locale.ROOT, "The FFM floor (the C server's calls made from Java, no library) vs c-epoll: "
+                        + "user CPU/req ×%.2f, CPU/req ×%.2f.%n%n", medUser.get("ffm-floor") / medUser.get("c-epoll"),
+                        medCpu.get("ffm-floor") / medCpu.get("c-epoll")));
+            }
             double max = medRps.values().stream().mapToDouble(d -> d).max().orElse(1);
             bars.add(String.format(Locale.ROOT, "<text x='10' y='%d' font-weight='bold'>%s (requests/s, median)</text>", chartY, test));
             chartY += 8;
             for (var s : medRps.entrySet()) {
                 chartY += 20;
                 double w = 500 * s.getValue() / max;
-                String color = s.getKey().startsWith("panamio") ? "#2b7bb9" : s.getKey().startsWith("c-") ? "#888" : "#d98c2b";
+                String color = s.getKey().startsWith("panamio") ? "#2b7bb9"
+                        : s.getKey().startsWith("c-") || s.getKey().startsWith("ffm-") ? "#888" : "#d98c2b";
                 bars.add(String.format(Locale.ROOT, "<text x='10' y='%d'>%s</text><rect x='150' y='%d' width='%.0f' height='14' fill='%s'/>"
                         + "<text x='%.0f' y='%d'>%,.0f</text>", chartY, s.getKey(), chartY - 11, w, color, 155 + w, chartY, s.getValue()));
             }
