@@ -64,6 +64,8 @@ final class FfmFloorServer {
     private final boolean http;
     private final Arena arena = Arena.global();
     private final MemorySegment errno = arena.allocate(ERRNO_LAYOUT);
+    /** The int 1, for the socket options. */
+    private final MemorySegment one = arena.allocateFrom(JAVA_INT, 1);
     private final MemorySegment buf = arena.allocate(BUF);
     private final MemorySegment out;
     private final int[] state = new int[MAXFD];
@@ -76,16 +78,9 @@ final class FfmFloorServer {
         this.out = arena.allocate((long) BUF / 4 * BenchServer.RESPONSE.length);
     }
 
-    static Thread start(int port, boolean http) throws Exception {
+    static Thread start(int port, boolean http) {
         FfmFloorServer s = new FfmFloorServer(http);
-        int ls;
-        try {
-            ls = s.listen(port);
-        } catch (Exception | Error e) {
-            throw e;
-        } catch (Throwable e) {
-            throw new IllegalStateException(e);
-        }
+        int ls = s.listen(port);
         Thread t = new Thread(() -> {
             try {
                 s.run(ls);
@@ -98,27 +93,36 @@ final class FfmFloorServer {
         return t;
     }
 
-    private int listen(int port) throws Throwable {
-        int ls = (int) SOCKET.invokeExact(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        MemorySegment one = arena.allocateFrom(JAVA_INT, 1);
-        int r = (int) SETSOCKOPT.invokeExact(ls, SOL_SOCKET, SO_REUSEADDR, one, 4);
-        MemorySegment sin = arena.allocate(16);
-        sin.set(ValueLayout.JAVA_SHORT, 0, (short) AF_INET);
-        sin.set(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.BIG_ENDIAN), 2, (short) port);
-        sin.set(JAVA_INT.withOrder(java.nio.ByteOrder.BIG_ENDIAN), 4, 0x7f000001);
-        if ((int) BIND.invokeExact(ls, sin, 16) != 0 || (int) LISTEN.invokeExact(ls, 4096) != 0) {
-            throw new IllegalStateException("bind/listen failed on port " + port);
+    private int listen(int port) {
+        try {
+            int ls = check((int) SOCKET.invokeExact(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), "socket");
+            check((int) SETSOCKOPT.invokeExact(ls, SOL_SOCKET, SO_REUSEADDR, one, 4), "setsockopt");
+            MemorySegment sin = arena.allocate(16);
+            sin.set(ValueLayout.JAVA_SHORT, 0, (short) AF_INET);
+            sin.set(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.BIG_ENDIAN), 2, (short) port);
+            sin.set(JAVA_INT.withOrder(java.nio.ByteOrder.BIG_ENDIAN), 4, 0x7f000001);
+            check((int) BIND.invokeExact(ls, sin, 16), "bind to port " + port);
+            check((int) LISTEN.invokeExact(ls, 4096), "listen");
+            return ls;
+        } catch (Throwable e) {
+            throw e instanceof RuntimeException r ? r : new IllegalStateException(e);
         }
-        return ls;
+    }
+
+    /** {@code r}, unless it is -1 (a call this server cannot go on without failed). */
+    private static int check(int r, String what) {
+        if (r < 0) {
+            throw new IllegalStateException(what + " failed");
+        }
+        return r;
     }
 
     private void run(int ls) throws Throwable {
-        MemorySegment one = arena.allocateFrom(JAVA_INT, 1);
-        int ep = (int) EPOLL_CREATE1.invokeExact(SOCK_CLOEXEC);
+        int ep = check((int) EPOLL_CREATE1.invokeExact(SOCK_CLOEXEC), "epoll_create1");
         MemorySegment ev = arena.allocate(EVENT_SIZE);
         ev.set(JAVA_INT, 0, EPOLLIN);
         ev.set(ValueLayout.JAVA_LONG_UNALIGNED, 4, ls);
-        int r = (int) EPOLL_CTL.invokeExact(ep, EPOLL_CTL_ADD, ls, ev);
+        check((int) EPOLL_CTL.invokeExact(ep, EPOLL_CTL_ADD, ls, ev), "epoll_ctl");
         MemorySegment events = arena.allocate(EVENT_SIZE * MAX_EVENTS, 8);
         for (;;) {
             int n = (int) EPOLL_WAIT.invokeExact(ep, events, MAX_EVENTS, -1);
@@ -130,13 +134,13 @@ final class FfmFloorServer {
                     while ((c = (int) ACCEPT4.invokeExact(ls, MemorySegment.NULL, MemorySegment.NULL,
                             SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
                         if (c >= MAXFD) {
-                            r = (int) CLOSE.invokeExact(c);
+                            check((int) CLOSE.invokeExact(c), "close");
                             continue;
                         }
-                        r = (int) SETSOCKOPT.invokeExact(c, IPPROTO_TCP, TCP_NODELAY, one, 4);
+                        check((int) SETSOCKOPT.invokeExact(c, IPPROTO_TCP, TCP_NODELAY, one, 4), "setsockopt");
                         ev.set(JAVA_INT, 0, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
                         ev.set(ValueLayout.JAVA_LONG_UNALIGNED, 4, c);
-                        r = (int) EPOLL_CTL.invokeExact(ep, EPOLL_CTL_ADD, c, ev);
+                        check((int) EPOLL_CTL.invokeExact(ep, EPOLL_CTL_ADD, c, ev), "epoll_ctl");
                     }
                     continue;
                 }
@@ -150,7 +154,7 @@ final class FfmFloorServer {
                 if (bad) {
                     state[fd] = 0;
                     plen[fd] = 0;
-                    r = (int) CLOSE.invokeExact(fd);
+                    check((int) CLOSE.invokeExact(fd), "close");
                 }
             }
         }
